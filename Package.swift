@@ -1,0 +1,106 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "icat-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "icat", targets: ["icat"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        // Build-time embedding of Schema/ and Migrations/ into the targets that read them.
+        .executableTarget(name: "embed-files", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
+        // A JSON value with parsing and serialization; shared by the catalog and the RPC layer.
+        .target(name: "JSONValue", swiftSettings: swiftSettings),
+        // The ICAT entity model, loaded from Schema/ (the single source of truth).
+        .target(
+            name: "CatalogSchema",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            exclude: ["embedded-files"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedFiles"]
+        ),
+        // The database drivers (PostgreSQL, SQLite), SQL dialects, DDL and migrations.
+        .target(
+            name: "CatalogStore",
+            dependencies: [
+                "CatalogSchema",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["embedded-files"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedFiles"]
+        ),
+        // The catalog: sessions, authenticators, entity operations, validation. Knows nothing of HTTP.
+        .target(
+            name: "Catalog",
+            dependencies: [
+                "CatalogSchema", "CatalogStore", "JSONValue",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // JSON-RPC 2.0: requests, responses, a method table and its OpenRPC description. Knows nothing of HTTP.
+        .target(name: "JSONRPC", dependencies: ["JSONValue", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        // The catalog's operations as JSON-RPC methods, and the one mapping of catalog errors to JSON-RPC errors.
+        .target(name: "CatalogRPC", dependencies: ["Catalog", "JSONRPC", "JSONValue"], swiftSettings: swiftSettings),
+        // The HTTP server: /rpc, /health, /metrics.
+        .target(
+            name: "CatalogServer",
+            dependencies: [
+                "CatalogRPC", "Catalog", "JSONRPC",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command line: serve, migrations, password hashing.
+        .executableTarget(
+            name: "icat",
+            dependencies: [
+                "CatalogServer", "Catalog", "CatalogStore", "CatalogSchema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks print figures; they are not tests.
+        .executableTarget(
+            name: "icat-benchmark",
+            dependencies: ["Catalog", "CatalogStore", "CatalogRPC", "JSONValue"],
+            path: "Tools/Benchmarks",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog", "CatalogStore", "CatalogSchema", "JSONValue", "JSONRPC", "CatalogRPC", "CatalogServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

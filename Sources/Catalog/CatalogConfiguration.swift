@@ -1,0 +1,117 @@
+import Foundation
+import Yams
+
+/// The server's catalog settings, read from the configuration file (YAML; JSON is valid YAML).
+public struct CatalogConfiguration: Sendable {
+    /// Users (`mnemonic/name`) who may do everything.
+    public var rootUserNames: Set<String>
+    /// How long a session lives without a `refresh`.
+    public var lifetimeMinutes: Int
+    /// The most objects one search may return, counting INCLUDEd ones.
+    public var maxEntities: Int
+    public var authenticators: [AuthenticatorConfiguration]
+
+    public init(
+        rootUserNames: Set<String>, lifetimeMinutes: Int = 120, maxEntities: Int = 10000,
+        authenticators: [AuthenticatorConfiguration]
+    ) {
+        self.rootUserNames = rootUserNames
+        self.lifetimeMinutes = lifetimeMinutes
+        self.maxEntities = maxEntities
+        self.authenticators = authenticators
+    }
+
+    /// The development set-up used when no file is given: `simple/root` with password `secret`, and `anon`.
+    public static let development = CatalogConfiguration(
+        rootUserNames: ["simple/root"],
+        authenticators: [
+            AuthenticatorConfiguration(mnemonic: "simple", users: ["root": .plain("secret")], anonymous: false),
+            AuthenticatorConfiguration(mnemonic: "anon", users: [:], anonymous: true),
+        ]
+    )
+
+    public init(yaml: String) throws {
+        guard let root = try Yams.load(yaml: yaml) as? [String: Any] else {
+            throw ConfigurationError("the configuration must be a mapping")
+        }
+        let roots = root["rootUserNames"] as? [String] ?? []
+        let lifetime = root["lifetimeMinutes"] as? Int ?? 120
+        let maxEntities = root["maxEntities"] as? Int ?? 10000
+        guard lifetime > 0 else { throw ConfigurationError("lifetimeMinutes must be positive") }
+        guard maxEntities > 0 else { throw ConfigurationError("maxEntities must be positive") }
+        var authenticators: [AuthenticatorConfiguration] = []
+        for (index, item) in (root["authenticators"] as? [Any] ?? []).enumerated() {
+            guard let body = item as? [String: Any], let mnemonic = body["mnemonic"] as? String, !mnemonic.isEmpty else {
+                throw ConfigurationError("authenticators[\(index)] needs a mnemonic")
+            }
+            var users: [String: Credential] = [:]
+            for (name, value) in body["users"] as? [String: Any] ?? [:] {
+                guard let spec = value as? [String: Any] else {
+                    throw ConfigurationError("user \(mnemonic)/\(name) must be a mapping")
+                }
+                if let password = spec["password"] as? String {
+                    users[name] = .plain(password)
+                } else if let hash = spec["passwordHash"] as? String {
+                    guard let parsed = PasswordHash(phc: hash) else {
+                        throw ConfigurationError("user \(mnemonic)/\(name): passwordHash is not a PHC pbkdf2-sha256 or scrypt string")
+                    }
+                    users[name] = .hashed(parsed)
+                } else {
+                    throw ConfigurationError("user \(mnemonic)/\(name) needs password or passwordHash")
+                }
+            }
+            authenticators.append(
+                AuthenticatorConfiguration(mnemonic: mnemonic, users: users, anonymous: body["anonymous"] as? Bool ?? false)
+            )
+        }
+        if Set(authenticators.map(\.mnemonic)).count != authenticators.count {
+            throw ConfigurationError("authenticator mnemonics must be unique")
+        }
+        self.init(rootUserNames: Set(roots), lifetimeMinutes: lifetime, maxEntities: maxEntities, authenticators: authenticators)
+    }
+
+    public init(contentsOf url: URL) throws {
+        try self.init(yaml: String(contentsOf: url, encoding: .utf8))
+    }
+}
+
+/// A configuration file that cannot be used, and why.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One authenticator: a mnemonic (the login `plugin`) with its users, or an anonymous one.
+public struct AuthenticatorConfiguration: Sendable {
+    public var mnemonic: String
+    public var users: [String: Credential]
+    /// Any credentials log in as `<mnemonic>/anon`.
+    public var anonymous: Bool
+
+    public init(mnemonic: String, users: [String: Credential], anonymous: Bool) {
+        self.mnemonic = mnemonic
+        self.users = users
+        self.anonymous = anonymous
+    }
+}
+
+/// How a user's password is checked.
+public enum Credential: Sendable {
+    /// A plain password, for development set-ups.
+    case plain(String)
+    case hashed(PasswordHash)
+
+    func verify(_ password: String) -> Bool {
+        switch self {
+        case .plain(let expected): constantTimeEqual(Array(expected.utf8), Array(password.utf8))
+        case .hashed(let hash): hash.verify(password)
+        }
+    }
+}
+
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for i in 0..<a.count { difference |= a[i] ^ b[i] }
+    return difference == 0
+}

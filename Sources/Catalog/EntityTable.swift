@@ -1,0 +1,95 @@
+import CatalogSchema
+import CatalogStore
+
+/// The SQL that reads and writes one entity's table. Every value is bound.
+struct EntityTable: Sendable {
+    let entity: EntityDefinition
+    let dialect: SQLDialect
+
+    /// The most values bound in one `IN (...)` list.
+    static let maximumListLength = 1000
+
+    /// `SELECT <every column> FROM t WHERE <column> IN (...)`, in id order.
+    func select(where column: String, in values: [Int64]) -> SQLStatement {
+        var statement = SQLStatement(dialect, "SELECT ")
+        statement.append(entity.columns.map { dialect.quote($0.column!) }.joined(separator: ", "))
+        statement.append(" FROM \(dialect.quote(entity.table)) WHERE \(dialect.quote(column))")
+        if values.count == 1 {
+            statement.append(" = ")
+            statement.bind(.integer(values[0]))
+        } else {
+            statement.append(" IN (")
+            statement.bindList(values.map(SQLValue.integer))
+            statement.append(")")
+        }
+        statement.append(" ORDER BY \(dialect.quote("id"))")
+        return statement
+    }
+
+    /// Reads a row selected by `select`.
+    func object(from row: SQLRow) -> StoredObject {
+        var values: [String: SQLValue] = [:]
+        for (index, field) in entity.columns.enumerated() where field.name != "id" {
+            values[field.name] = row[index]
+        }
+        return StoredObject(entity: entity, id: row[0].int64Value ?? 0, values: values)
+    }
+
+    /// Objects whose `column` is one of `values`, fetched in bounded lists.
+    func fetch(where column: String, in values: [Int64], on connection: any DatabaseConnection) async throws(DatabaseError)
+        -> [StoredObject]
+    {
+        var result: [StoredObject] = []
+        var start = 0
+        let unique = Array(Set(values)).sorted()
+        while start < unique.count {
+            let chunk = Array(unique[start..<min(start + Self.maximumListLength, unique.count)])
+            for row in try await connection.query(select(where: column, in: chunk)) {
+                result.append(object(from: row))
+            }
+            start += Self.maximumListLength
+        }
+        return result
+    }
+
+    /// `INSERT INTO t (...) VALUES (...) RETURNING id` for the given column values (by field name).
+    func insert(_ values: [String: SQLValue]) -> SQLStatement {
+        let fields = entity.columns.filter { values[$0.name] != nil }
+        var statement = SQLStatement(dialect, "INSERT INTO \(dialect.quote(entity.table)) (")
+        statement.append(fields.map { dialect.quote($0.column!) }.joined(separator: ", "))
+        statement.append(") VALUES (")
+        statement.bindList(fields.map { values[$0.name]! })
+        statement.append(") RETURNING \(dialect.quote("id"))")
+        return statement
+    }
+
+    /// `UPDATE t SET ... WHERE id = ?`.
+    func update(id: Int64, _ values: [String: SQLValue]) -> SQLStatement {
+        let fields = entity.columns.filter { values[$0.name] != nil }
+        var statement = SQLStatement(dialect, "UPDATE \(dialect.quote(entity.table)) SET ")
+        for (index, field) in fields.enumerated() {
+            if index > 0 { statement.append(", ") }
+            statement.append("\(dialect.quote(field.column!)) = ")
+            statement.bind(values[field.name]!)
+        }
+        statement.append(" WHERE \(dialect.quote("id")) = ")
+        statement.bind(.integer(id))
+        return statement
+    }
+
+    /// `DELETE FROM t WHERE id = ? RETURNING id`: no row back means there was nothing to delete.
+    func delete(id: Int64) -> SQLStatement {
+        var statement = SQLStatement(dialect, "DELETE FROM \(dialect.quote(entity.table)) WHERE \(dialect.quote("id")) = ")
+        statement.bind(.integer(id))
+        statement.append(" RETURNING \(dialect.quote("id"))")
+        return statement
+    }
+
+    /// `SELECT id FROM t WHERE id = ?`.
+    func exists(id: Int64) -> SQLStatement {
+        var statement = SQLStatement(dialect, "SELECT \(dialect.quote("id")) FROM \(dialect.quote(entity.table)) WHERE ")
+        statement.append("\(dialect.quote("id")) = ")
+        statement.bind(.integer(id))
+        return statement
+    }
+}

@@ -1,0 +1,72 @@
+import CatalogStore
+import Foundation
+
+/// Sessions kept in the database, so that several servers can share them.
+///
+/// A session id is 256 random bits from the system's secure generator, written as 64 hex digits.
+struct SessionStore: Sendable {
+    let database: any Database
+    let lifetime: TimeInterval
+
+    private var table: String { database.dialect.quote(SchemaDDL.sessionTable) }
+    private func q(_ name: String) -> String { database.dialect.quote(name) }
+
+    /// Starts a session for `userName` and returns its id.
+    func open(for userName: String, now: Date = Date()) async throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<4).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+        try await database.withConnection { connection in
+            // Expired sessions are swept whenever one is opened; the index on expires_at keeps this cheap.
+            var sweep = SQLStatement(connection.dialect, "DELETE FROM \(table) WHERE \(q("expires_at")) < ")
+            sweep.bind(.timestamp(now))
+            try await connection.execute(sweep)
+            var insert = SQLStatement(
+                connection.dialect, "INSERT INTO \(table) (\(q("id")), \(q("user_name")), \(q("expires_at"))) VALUES ("
+            )
+            insert.bindList([.text(id), .text(userName), .timestamp(now.addingTimeInterval(lifetime))])
+            insert.append(")")
+            try await connection.execute(insert)
+        }
+        return id
+    }
+
+    /// The user of a live session and when it expires; `SESSION` when it is unknown or has expired.
+    func lookup(_ sessionId: String, now: Date = Date()) async throws -> (userName: String, expires: Date) {
+        let rows = try await database.withConnection { connection in
+            var select = SQLStatement(
+                connection.dialect, "SELECT \(q("user_name")), \(q("expires_at")) FROM \(table) WHERE \(q("id")) = "
+            )
+            select.bind(.text(sessionId))
+            return try await connection.query(select)
+        }
+        guard let row = rows.first, let userName = row[0].stringValue, let expires = row[1].dateValue, expires > now else {
+            throw CatalogError(.session, "Unable to find user by sessionid: \(sessionId)")
+        }
+        return (userName, expires)
+    }
+
+    /// Extends a live session by the full lifetime.
+    func refresh(_ sessionId: String, now: Date = Date()) async throws {
+        _ = try await lookup(sessionId, now: now)
+        try await database.withConnection { connection in
+            var update = SQLStatement(connection.dialect, "UPDATE \(table) SET \(q("expires_at")) = ")
+            update.bind(.timestamp(now.addingTimeInterval(lifetime)))
+            update.append(" WHERE \(q("id")) = ")
+            update.bind(.text(sessionId))
+            try await connection.execute(update)
+        }
+    }
+
+    /// Ends a session; `SESSION` when it is unknown or has expired.
+    func close(_ sessionId: String) async throws {
+        _ = try await lookup(sessionId)
+        try await database.withConnection { connection in
+            var delete = SQLStatement(connection.dialect, "DELETE FROM \(table) WHERE \(q("id")) = ")
+            delete.bind(.text(sessionId))
+            try await connection.execute(delete)
+        }
+    }
+}

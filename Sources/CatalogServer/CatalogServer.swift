@@ -1,0 +1,96 @@
+import Catalog
+import CatalogStore
+import Foundation
+import Hummingbird
+import JSONRPC
+import Logging
+import Prometheus
+
+/// Where and how the HTTP server listens.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Requests with a larger body get 413 without being read further.
+    public var maximumRequestBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maximumRequestBytes: Int = 64 * 1024 * 1024) {
+        self.host = host
+        self.port = port
+        self.maximumRequestBytes = maximumRequestBytes
+    }
+}
+
+/// The HTTP face of the catalog: `POST /rpc` (JSON-RPC 2.0, single or batch), `GET /health`, `GET /metrics`.
+public enum CatalogServer {
+    /// Builds the application. Run it with `runService()`, which stops gracefully on SIGTERM and SIGINT.
+    public static func application(
+        catalog: Catalog, service: RPCService, configuration: ServerConfiguration,
+        metrics: PrometheusCollectorRegistry, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: MetricsMiddleware())
+        let limit = configuration.maximumRequestBytes
+        router.post("rpc") { request, context -> Response in
+            let body = try await request.body.collect(upTo: limit)
+            let reply = await service.handle(Array(buffer: body), context: RPCRequestContext(logger: context.logger))
+            guard let reply else { return Response(status: .noContent) }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
+            )
+        }
+        router.get("health") { _, context -> Response in
+            do {
+                try await catalog.database.withConnection { connection in
+                    _ = try await connection.query(SQLStatement(connection.dialect, "SELECT 1"))
+                }
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))
+                )
+            } catch {
+                context.logger.warning("health check failed: \(error)")
+                return Response(
+                    status: .serviceUnavailable, headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"database unavailable\"}"))
+                )
+            }
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
+            )
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "icat"),
+            logger: logger
+        )
+    }
+
+    /// Adds the current request's id to every log line written while the request is handled, by any logger
+    /// (the catalog's included). Install it with `LoggingSystem.bootstrap(_:metadataProvider:)`.
+    public static let requestMetadataProvider = Logger.MetadataProvider {
+        guard let id = RequestID.current else { return [:] }
+        return ["hb.request.id": .string(id)]
+    }
+}
+
+/// The id of the request the current task serves.
+enum RequestID {
+    @TaskLocal static var current: String?
+}
+
+/// Makes the request id visible to `CatalogServer.requestMetadataProvider` for the rest of the request.
+struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        try await RequestID.$current.withValue(context.id) {
+            try await next(request, context)
+        }
+    }
+}

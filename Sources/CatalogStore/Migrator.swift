@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+
+/// One versioned SQL script under `Migrations/<dialect>/NNNN_name.sql`.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+
+    /// The script's statements. Scripts are split where a line ends with `;`, so a statement must not end a
+    /// line inside a string or a function body.
+    public var statements: [String] {
+        var result: [String] = []
+        var current = ""
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("--") || (trimmed.isEmpty && current.isEmpty) { continue }
+            current += line + "\n"
+            if trimmed.hasSuffix(";") {
+                result.append(String(current.trimmingCharacters(in: .whitespacesAndNewlines).dropLast()))
+                current = ""
+            }
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { result.append(rest) }
+        return result
+    }
+}
+
+/// Applies migrations in order and records each in `icat_schema_version`.
+///
+/// Safe on every start and from several servers at once: each migration runs in its own transaction that first
+/// takes a lock (an advisory lock on PostgreSQL, the database's write lock on SQLite) and then checks the version
+/// table, so a migration is applied exactly once.
+public struct Migrator: Sendable {
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// The migrations built into this binary from `Migrations/<dialect>/`.
+    public static func bundled(for dialect: SQLDialect) throws -> Migrator {
+        let prefix = "Migrations/\(dialect.rawValue)/"
+        return try Migrator(files: EmbeddedFiles.contents.filter { $0.key.hasPrefix(prefix) })
+    }
+
+    /// Migrations from `NNNN_name.sql` files, by path and text.
+    public init(files: [String: String]) throws {
+        var migrations: [Migration] = []
+        for (path, sql) in files where path.hasSuffix(".sql") {
+            let stem = (path.split(separator: "/").last ?? "").dropLast(4)
+            guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
+                throw DatabaseError(.other, "migration file \(path) is not named NNNN_name.sql")
+            }
+            migrations.append(Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
+        }
+        self.init(migrations: migrations)
+    }
+
+    /// Applies what is missing; returns the versions applied by this call.
+    @discardableResult
+    public func migrate(_ database: any Database, logger: Logger) async throws -> [Int] {
+        var applied: [Int] = []
+        for migration in migrations {
+            let didApply = try await database.withTransaction { connection in
+                let dialect = connection.dialect
+                if dialect == .postgresql {
+                    try await connection.execute(SQLStatement(dialect, "SELECT pg_advisory_xact_lock(727001)"))
+                }
+                try await connection.execute(
+                    SQLStatement(
+                        dialect,
+                        "CREATE TABLE IF NOT EXISTS \"icat_schema_version\" (\"version\" INTEGER PRIMARY KEY, "
+                            + "\"name\" VARCHAR(255) NOT NULL, \"applied_at\" VARCHAR(32) NOT NULL)"
+                    )
+                )
+                var check = SQLStatement(dialect, "SELECT \"version\" FROM \"icat_schema_version\" WHERE \"version\" = ")
+                check.bind(.integer(Int64(migration.version)))
+                if try await !connection.query(check).isEmpty { return false }
+                for statement in migration.statements {
+                    try await connection.execute(SQLStatement(dialect, statement))
+                }
+                var record = SQLStatement(
+                    dialect,
+                    "INSERT INTO \"icat_schema_version\" (\"version\", \"name\", \"applied_at\") VALUES ("
+                )
+                record.bindList([
+                    .integer(Int64(migration.version)), .text(migration.name),
+                    .text(SQLTimestamp.format(Date(), separator: "T", suffix: "Z")),
+                ])
+                record.append(")")
+                try await connection.execute(record)
+                return true
+            }
+            if didApply {
+                logger.info("applied migration \(migration.version) \(migration.name)")
+                applied.append(migration.version)
+            }
+        }
+        return applied
+    }
+}

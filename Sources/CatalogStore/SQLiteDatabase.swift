@@ -1,0 +1,246 @@
+import Foundation
+import GRDB
+import Logging
+
+/// SQLite through GRDB's raw-SQL API on the system's libsqlite3, in WAL mode.
+///
+/// GRDB runs statements in synchronous closures, while the catalog's transactions are async. So this driver
+/// opens transactions itself (`BEGIN IMMEDIATE`) on GRDB's writer connection, runs each statement of the
+/// transaction as its own short writer access, and serializes transactions with an async lock so that no other
+/// writer can slip a statement into an open transaction. Statements outside a transaction that only read go to
+/// the pool's reader connections.
+public final class SQLiteDatabase: Database {
+    public let dialect = SQLDialect.sqlite
+    let writer: any DatabaseWriter
+    let writeLock = AsyncLock()
+    let logger: Logger
+
+    /// Opens (creating if needed) the database file at `path`; `:memory:` opens a private in-memory database.
+    public init(path: String, logger: Logger) throws {
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(30)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.logger = logger
+        do {
+            if path == ":memory:" || path.isEmpty {
+                writer = try DatabaseQueue(configuration: configuration)
+            } else {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                writer = try DatabasePool(path: path, configuration: configuration)
+            }
+        } catch let error as GRDB.DatabaseError {
+            throw Self.classify(error)
+        }
+    }
+
+    public func withConnection<R: Sendable>(
+        _ body: @Sendable (any DatabaseConnection) async throws -> R
+    ) async throws -> R {
+        try await body(SQLiteAutocommitConnection(database: self))
+    }
+
+    public func withTransaction<R: Sendable>(
+        _ body: @Sendable (any DatabaseConnection) async throws -> R
+    ) async throws -> R {
+        await writeLock.lock()
+        do {
+            try await run { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        } catch {
+            await writeLock.unlock()
+            throw error
+        }
+        do {
+            let result = try await body(SQLiteTransactionConnection(database: self))
+            try await run { db in try db.execute(sql: "COMMIT") }
+            await writeLock.unlock()
+            return result
+        } catch {
+            do {
+                try await run { db in
+                    if !db.isInsideTransaction { return }
+                    try db.execute(sql: "ROLLBACK")
+                }
+            } catch {
+                logger.error("rollback failed: \(error)")
+            }
+            await writeLock.unlock()
+            throw error
+        }
+    }
+
+    public func close() async {
+        if let pool = writer as? DatabasePool {
+            try? pool.close()
+        } else if let queue = writer as? DatabaseQueue {
+            try? queue.close()
+        }
+    }
+
+    /// One access to the writer connection.
+    func run<T: Sendable>(_ work: @Sendable @escaping (GRDB.Database) throws -> T) async throws(DatabaseError) -> T {
+        do {
+            return try await writer.writeWithoutTransaction(work)
+        } catch let error as GRDB.DatabaseError {
+            throw Self.classify(error)
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw DatabaseError(.other, "\(error)")
+        }
+    }
+
+    /// One access to a reader connection.
+    func read<T: Sendable>(_ work: @Sendable @escaping (GRDB.Database) throws -> T) async throws(DatabaseError) -> T {
+        do {
+            return try await writer.read(work)
+        } catch let error as GRDB.DatabaseError {
+            throw Self.classify(error)
+        } catch {
+            throw DatabaseError(.other, "\(error)")
+        }
+    }
+
+    static func rows(_ db: GRDB.Database, _ statement: SQLStatement) throws -> [SQLRow] {
+        let prepared = try db.cachedStatement(sql: statement.text)
+        let cursor = try Row.fetchCursor(prepared, arguments: arguments(statement.binds))
+        var result: [SQLRow] = []
+        while let row = try cursor.next() {
+            var values: [SQLValue] = []
+            values.reserveCapacity(row.count)
+            for index in 0..<row.count {
+                let value: DatabaseValue = row[index]
+                switch value.storage {
+                case .null: values.append(.null)
+                case .int64(let i): values.append(.integer(i))
+                case .double(let d): values.append(.double(d))
+                case .string(let s): values.append(.text(s))
+                case .blob(let data): values.append(.text(String(decoding: data, as: UTF8.self)))
+                }
+            }
+            result.append(SQLRow(values))
+        }
+        return result
+    }
+
+    static func execute(_ db: GRDB.Database, _ statement: SQLStatement) throws {
+        let prepared = try db.cachedStatement(sql: statement.text)
+        try prepared.execute(arguments: arguments(statement.binds))
+    }
+
+    static func arguments(_ binds: [SQLValue]) -> StatementArguments {
+        StatementArguments(
+            binds.map { value -> DatabaseValue in
+                switch value {
+                case .null: .null
+                case .integer(let i): i.databaseValue
+                case .double(let d): d.databaseValue
+                case .text(let s): s.databaseValue
+                case .boolean(let b): (b ? Int64(1) : Int64(0)).databaseValue
+                case .timestamp(let date): SQLTimestamp.format(date).databaseValue
+                }
+            }
+        )
+    }
+
+    static func classify(_ error: GRDB.DatabaseError) -> DatabaseError {
+        let message = error.message ?? "\(error)"
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+            // "UNIQUE constraint failed: dataset.investigation_id, dataset.name"
+            let columns =
+                message.split(separator: ":", maxSplits: 1).last.map { list in
+                    list.split(separator: ",").map { column in
+                        String(column.trimmingCharacters(in: .whitespaces).split(separator: ".").last ?? "")
+                    }
+                } ?? []
+            return DatabaseError(.uniqueViolation(constraint: nil, columns: columns), message)
+        case .SQLITE_CONSTRAINT_FOREIGNKEY:
+            return DatabaseError(.foreignKeyViolation(constraint: nil), message)
+        case .SQLITE_CONSTRAINT_NOTNULL:
+            return DatabaseError(.notNullViolation(column: nil), message)
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL:
+            return DatabaseError(.unavailable, message)
+        default:
+            return DatabaseError(.other, message)
+        }
+    }
+}
+
+/// Statements inside a transaction: all on the writer connection, which the transaction holds.
+struct SQLiteTransactionConnection: DatabaseConnection {
+    let database: SQLiteDatabase
+    var dialect: SQLDialect { .sqlite }
+
+    func query(_ statement: SQLStatement) async throws(DatabaseError) -> [SQLRow] {
+        try await database.run { db in try SQLiteDatabase.rows(db, statement) }
+    }
+
+    func execute(_ statement: SQLStatement) async throws(DatabaseError) {
+        try await database.run { db in try SQLiteDatabase.execute(db, statement) }
+    }
+}
+
+/// Statements outside a transaction: reads on a reader connection; writes take the write lock for one statement.
+struct SQLiteAutocommitConnection: DatabaseConnection {
+    let database: SQLiteDatabase
+    var dialect: SQLDialect { .sqlite }
+
+    func query(_ statement: SQLStatement) async throws(DatabaseError) -> [SQLRow] {
+        if Self.isRead(statement) {
+            return try await database.read { db in try SQLiteDatabase.rows(db, statement) }
+        }
+        await database.writeLock.lock()
+        do {
+            let rows = try await database.run { db in try SQLiteDatabase.rows(db, statement) }
+            await database.writeLock.unlock()
+            return rows
+        } catch {
+            await database.writeLock.unlock()
+            throw error
+        }
+    }
+
+    func execute(_ statement: SQLStatement) async throws(DatabaseError) {
+        await database.writeLock.lock()
+        do {
+            try await database.run { db in try SQLiteDatabase.execute(db, statement) }
+            await database.writeLock.unlock()
+        } catch {
+            await database.writeLock.unlock()
+            throw error
+        }
+    }
+
+    static func isRead(_ statement: SQLStatement) -> Bool {
+        let head = statement.text.prefix(8).uppercased()
+        return head.hasPrefix("SELECT") || head.hasPrefix("WITH")
+    }
+}
+
+/// A first-in first-out lock for async code.
+actor AsyncLock {
+    private var isLocked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if !isLocked {
+            isLocked = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func unlock() {
+        if waiters.isEmpty {
+            isLocked = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

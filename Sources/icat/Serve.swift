@@ -1,0 +1,74 @@
+import ArgumentParser
+import Catalog
+import CatalogRPC
+import CatalogServer
+import CatalogStore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+
+/// `icat serve`: migrates the database and serves the catalog until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the catalog server.")
+
+    @Option(help: "The database: sqlite:PATH or postgres://user:pass@host:port/db.")
+    var database = "sqlite:./icat-data/catalog.sqlite"
+
+    @Option(help: "The directory that holds the data files.")
+    var storage = "./icat-data/files"
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port = 8080
+
+    @Option(help: "A configuration file (YAML or JSON); without one a development set-up is used.")
+    var config: String?
+
+    @Option(help: "The least severe log level written: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            },
+            metadataProvider: CatalogServer.requestMetadataProvider
+        )
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "icat")
+
+        let configuration: CatalogConfiguration
+        if let config {
+            configuration = try CatalogConfiguration(contentsOf: URL(fileURLWithPath: config))
+        } else {
+            logger.warning("no --config given: using the development set-up (simple/root with password 'secret', anon)")
+            configuration = .development
+        }
+        try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
+
+        let db = try await DatabaseOpener.open(url: database, logger: logger)
+        do {
+            try await Migrator.bundled(for: db.dialect).migrate(db, logger: logger)
+            let catalog = Catalog(database: db, configuration: configuration, logger: logger)
+            let app = CatalogServer.application(
+                catalog: catalog, service: CatalogService.make(catalog: catalog),
+                configuration: ServerConfiguration(host: host, port: port), metrics: registry, logger: logger
+            )
+            try await app.runService()
+        } catch {
+            await db.close()
+            throw error
+        }
+        await db.close()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
