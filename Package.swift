@@ -99,6 +99,8 @@ let package = Package(
             dependencies: [
                 "Catalog", "CatalogStore", "CatalogSchema", "JSONValue", "JSONRPC", "CatalogRPC", "CatalogServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -23,7 +23,8 @@ public final class Catalog: Sendable {
     let logger: Logger
 
     /// A catalog over a database whose schema is already migrated (see `Migrator`).
-    public init(database: any Database, configuration: CatalogConfiguration, model: EntityModel = .icat, logger: Logger) {
+    public init(database: any Database, configuration: CatalogConfiguration, model: EntityModel = .icat, logger: Logger)
+    {
         self.model = model
         self.configuration = configuration
         self.database = database
@@ -212,7 +213,9 @@ public final class Catalog: Sendable {
         for (offset, json) in entities.enumerated() {
             do throws(CatalogError) {
                 let input = try codec.decodeWrapped(json)
-                guard let id = input.id else { throw CatalogError.badParameter("The \(input.entity.name) to delete needs its id") }
+                guard let id = input.id else {
+                    throw CatalogError.badParameter("The \(input.entity.name) to delete needs its id")
+                }
                 try gatekeeper.check(.delete, to: input.entity.name, by: user)
                 targets.append((input.entity, id))
             } catch {
@@ -234,7 +237,12 @@ public final class Catalog: Sendable {
     }
 
     /// Copies an object and its cascaded descendants, setting `keys` on the copy; returns the copy's id.
-    public func cloneEntity(sessionId: String, name: String, id: Int64, keys: [String: JSON]) async throws(CatalogError)
+    public func cloneEntity(
+        sessionId: String,
+        name: String,
+        id: Int64,
+        keys: [String: JSON]
+    ) async throws(CatalogError)
         -> Int64
     {
         let user = try await userName(sessionId: sessionId)
@@ -247,7 +255,12 @@ public final class Catalog: Sendable {
         return try await perform {
             try await database.withTransaction { connection in
                 try await writer.clone(
-                    entity, id: id, keys: overrides.values, user: user, now: Date(), on: connection
+                    entity,
+                    id: id,
+                    keys: overrides.values,
+                    user: user,
+                    now: Date(),
+                    on: connection
                 )
             }
         }

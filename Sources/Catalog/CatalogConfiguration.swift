@@ -12,7 +12,9 @@ public struct CatalogConfiguration: Sendable {
     public var authenticators: [AuthenticatorConfiguration]
 
     public init(
-        rootUserNames: Set<String>, lifetimeMinutes: Int = 120, maxEntities: Int = 10000,
+        rootUserNames: Set<String>,
+        lifetimeMinutes: Int = 120,
+        maxEntities: Int = 10000,
         authenticators: [AuthenticatorConfiguration]
     ) {
         self.rootUserNames = rootUserNames
@@ -41,7 +43,8 @@ public struct CatalogConfiguration: Sendable {
         guard maxEntities > 0 else { throw ConfigurationError("maxEntities must be positive") }
         var authenticators: [AuthenticatorConfiguration] = []
         for (index, item) in (root["authenticators"] as? [Any] ?? []).enumerated() {
-            guard let body = item as? [String: Any], let mnemonic = body["mnemonic"] as? String, !mnemonic.isEmpty else {
+            guard let body = item as? [String: Any], let mnemonic = body["mnemonic"] as? String, !mnemonic.isEmpty
+            else {
                 throw ConfigurationError("authenticators[\(index)] needs a mnemonic")
             }
             var users: [String: Credential] = [:]
@@ -53,7 +56,9 @@ public struct CatalogConfiguration: Sendable {
                     users[name] = .plain(password)
                 } else if let hash = spec["passwordHash"] as? String {
                     guard let parsed = PasswordHash(phc: hash) else {
-                        throw ConfigurationError("user \(mnemonic)/\(name): passwordHash is not a PHC pbkdf2-sha256 or scrypt string")
+                        throw ConfigurationError(
+                            "user \(mnemonic)/\(name): passwordHash is not a PHC pbkdf2-sha256 or scrypt string"
+                        )
                     }
                     users[name] = .hashed(parsed)
                 } else {
@@ -61,13 +66,22 @@ public struct CatalogConfiguration: Sendable {
                 }
             }
             authenticators.append(
-                AuthenticatorConfiguration(mnemonic: mnemonic, users: users, anonymous: body["anonymous"] as? Bool ?? false)
+                AuthenticatorConfiguration(
+                    mnemonic: mnemonic,
+                    users: users,
+                    anonymous: body["anonymous"] as? Bool ?? false
+                )
             )
         }
         if Set(authenticators.map(\.mnemonic)).count != authenticators.count {
             throw ConfigurationError("authenticator mnemonics must be unique")
         }
-        self.init(rootUserNames: Set(roots), lifetimeMinutes: lifetime, maxEntities: maxEntities, authenticators: authenticators)
+        self.init(
+            rootUserNames: Set(roots),
+            lifetimeMinutes: lifetime,
+            maxEntities: maxEntities,
+            authenticators: authenticators
+        )
     }
 
     public init(contentsOf url: URL) throws {

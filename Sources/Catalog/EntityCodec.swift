@@ -27,7 +27,9 @@ struct EntityCodec: Sendable {
     /// Reads `{"Dataset": {...}}`.
     func decodeWrapped(_ json: JSON) throws(CatalogError) -> EntityInput {
         guard case .object(let wrapper) = json, wrapper.count == 1, let (name, body) = wrapper.first else {
-            throw .badParameter("An entity must be an object with one member named for its type, e.g. {\"Dataset\": {...}}")
+            throw .badParameter(
+                "An entity must be an object with one member named for its type, e.g. {\"Dataset\": {...}}"
+            )
         }
         guard let entity = model.entity(named: name) else {
             throw .badParameter("'\(name)' is not an entity type")
@@ -97,10 +99,14 @@ struct EntityCodec: Sendable {
         if json.isNull { return .null }
         switch type {
         case .string:
-            guard let s = json.stringValue else { throw .badParameter("\(field) must be a string, not \(json.kindName)") }
+            guard let s = json.stringValue else {
+                throw .badParameter("\(field) must be a string, not \(json.kindName)")
+            }
             return .text(s)
         case .enumeration(let name, let values):
-            guard let s = json.stringValue else { throw .badParameter("\(field) must be a string, not \(json.kindName)") }
+            guard let s = json.stringValue else {
+                throw .badParameter("\(field) must be a string, not \(json.kindName)")
+            }
             guard values.contains(s) else {
                 throw .badParameter("\(field): '\(s)' is not a \(name); use one of \(values.joined(separator: ", "))")
             }
@@ -114,14 +120,18 @@ struct EntityCodec: Sendable {
             guard let i = json.int64Value else { throw .badParameter("\(field) must be an integer, not \(json)") }
             return .integer(i)
         case .double:
-            guard let d = json.doubleValue else { throw .badParameter("\(field) must be a number, not \(json.kindName)") }
+            guard let d = json.doubleValue else {
+                throw .badParameter("\(field) must be a number, not \(json.kindName)")
+            }
             return .double(d)
         case .boolean:
             guard let b = json.boolValue else { throw .badParameter("\(field) must be true or false, not \(json)") }
             return .boolean(b)
         case .date:
             guard let s = json.stringValue, let date = SQLTimestamp.parse(s) else {
-                throw .badParameter("\(field) must be an ISO 8601 timestamp such as \"2010-10-12T15:00:00.000Z\", not \(json)")
+                throw .badParameter(
+                    "\(field) must be an ISO 8601 timestamp such as \"2010-10-12T15:00:00.000Z\", not \(json)"
+                )
             }
             return .timestamp(date)
         }

@@ -15,7 +15,10 @@ struct EntityReader: Sendable {
 
     /// One object, wrapped in its type name.
     func get(
-        _ entity: EntityDefinition, id: Int64, include: IncludeTree, on connection: any DatabaseConnection
+        _ entity: EntityDefinition,
+        id: Int64,
+        include: IncludeTree,
+        on connection: any DatabaseConnection
     ) async throws -> JSON {
         let objects = try await EntityTable(entity: entity, dialect: connection.dialect)
             .fetch(where: "id", in: [id], on: connection)
@@ -26,7 +29,10 @@ struct EntityReader: Sendable {
 
     /// The JSON members of `objects` with their included relations, by id.
     func expand(
-        _ objects: [StoredObject], of entity: EntityDefinition, include: IncludeTree, on connection: any DatabaseConnection
+        _ objects: [StoredObject],
+        of entity: EntityDefinition,
+        include: IncludeTree,
+        on connection: any DatabaseConnection
     ) async throws -> [Int64: [String: JSON]] {
         var members: [Int64: [String: JSON]] = [:]
         for object in objects { members[object.id] = codec.members(of: object) }
@@ -48,7 +54,9 @@ struct EntityReader: Sendable {
                 }
             case .many(_, let inverse, _):
                 let children = try await table.fetch(
-                    where: target.field(named: inverse)!.column!, in: objects.map(\.id), on: connection
+                    where: target.field(named: inverse)!.column!,
+                    in: objects.map(\.id),
+                    on: connection
                 )
                 let expanded = try await expand(children, of: target, include: subtree, on: connection)
                 var byParent: [Int64: [JSON]] = [:]

@@ -36,7 +36,11 @@ struct EntityTable: Sendable {
     }
 
     /// Objects whose `column` is one of `values`, fetched in bounded lists.
-    func fetch(where column: String, in values: [Int64], on connection: any DatabaseConnection) async throws(DatabaseError)
+    func fetch(
+        where column: String,
+        in values: [Int64],
+        on connection: any DatabaseConnection
+    ) async throws(DatabaseError)
         -> [StoredObject]
     {
         var result: [StoredObject] = []
@@ -79,7 +83,10 @@ struct EntityTable: Sendable {
 
     /// `DELETE FROM t WHERE id = ? RETURNING id`: no row back means there was nothing to delete.
     func delete(id: Int64) -> SQLStatement {
-        var statement = SQLStatement(dialect, "DELETE FROM \(dialect.quote(entity.table)) WHERE \(dialect.quote("id")) = ")
+        var statement = SQLStatement(
+            dialect,
+            "DELETE FROM \(dialect.quote(entity.table)) WHERE \(dialect.quote("id")) = "
+        )
         statement.bind(.integer(id))
         statement.append(" RETURNING \(dialect.quote("id"))")
         return statement
@@ -87,7 +94,10 @@ struct EntityTable: Sendable {
 
     /// `SELECT id FROM t WHERE id = ?`.
     func exists(id: Int64) -> SQLStatement {
-        var statement = SQLStatement(dialect, "SELECT \(dialect.quote("id")) FROM \(dialect.quote(entity.table)) WHERE ")
+        var statement = SQLStatement(
+            dialect,
+            "SELECT \(dialect.quote("id")) FROM \(dialect.quote(entity.table)) WHERE "
+        )
         statement.append("\(dialect.quote("id")) = ")
         statement.bind(.integer(id))
         return statement

@@ -22,12 +22,17 @@ struct EntityWriter: Sendable {
 
     /// Inserts `input` and, cascading, its children; returns the new id.
     func create(
-        _ input: EntityInput, user: String, now: Date, on connection: any DatabaseConnection,
+        _ input: EntityInput,
+        user: String,
+        now: Date,
+        on connection: any DatabaseConnection,
         parent: (field: String, id: Int64)? = nil
     ) async throws -> Int64 {
         let entity = input.entity
         if input.id != nil, parent == nil {
-            throw CatalogError.badParameter("A new \(entity.name) must not have an id; use update to change an existing one")
+            throw CatalogError.badParameter(
+                "A new \(entity.name) must not have an id; use update to change an existing one"
+            )
         }
         var values = input.values
         if let parent { values[parent.field] = .integer(parent.id) }
@@ -141,7 +146,9 @@ struct EntityWriter: Sendable {
             }
         } catch let error as DatabaseError {
             if case .foreignKeyViolation = error.kind {
-                throw CatalogError.validation("\(entity.name)[id:\(id)] cannot be deleted while other objects refer to it")
+                throw CatalogError.validation(
+                    "\(entity.name)[id:\(id)] cannot be deleted while other objects refer to it"
+                )
             }
             throw internalError(error)
         }
@@ -152,7 +159,11 @@ struct EntityWriter: Sendable {
     /// Copies an object and everything that cascades from it, with `keys` overriding fields of the copy, and
     /// points references inside the copied tree at the copies. Returns the copy's id.
     func clone(
-        _ entity: EntityDefinition, id: Int64, keys: [String: SQLValue], user: String, now: Date,
+        _ entity: EntityDefinition,
+        id: Int64,
+        keys: [String: SQLValue],
+        user: String,
+        now: Date,
         on connection: any DatabaseConnection
     ) async throws -> Int64 {
         let table = EntityTable(entity: entity, dialect: connection.dialect)
@@ -160,13 +171,10 @@ struct EntityWriter: Sendable {
             throw CatalogError.notFound(entity.name, id)
         }
         for (name, value) in keys { original.values[name] = value }
-        var copies: [String: [Int64: Int64]] = [:]
-        var references: [(entity: EntityDefinition, id: Int64, field: Field, target: Int64)] = []
-        let newId = try await copy(
-            original, parent: nil, user: user, now: now, on: connection, copies: &copies, references: &references
-        )
-        for reference in references {
-            guard let replacement = copies[reference.field.target!]?[reference.target] else { continue }
+        var state = CloneState()
+        let newId = try await copy(original, parent: nil, user: user, now: now, on: connection, state: &state)
+        for reference in state.references {
+            guard let replacement = state.copies[reference.field.target!]?[reference.target] else { continue }
             let table = EntityTable(entity: reference.entity, dialect: connection.dialect)
             try await connection.execute(table.update(id: reference.id, [reference.field.name: .integer(replacement)]))
         }
@@ -174,42 +182,66 @@ struct EntityWriter: Sendable {
     }
 
     private func copy(
-        _ object: StoredObject, parent: (field: String, id: Int64)?, user: String, now: Date,
-        on connection: any DatabaseConnection, copies: inout [String: [Int64: Int64]],
-        references: inout [(entity: EntityDefinition, id: Int64, field: Field, target: Int64)]
+        _ object: StoredObject,
+        parent: (field: String, id: Int64)?,
+        user: String,
+        now: Date,
+        on connection: any DatabaseConnection,
+        state: inout CloneState
     ) async throws -> Int64 {
         let entity = object.entity
+        // An object reachable along two cascades (a dataset of an investigation and of one of its samples) is
+        // copied once; and a copy made earlier in this clone, found again through a reference that still points
+        // into the original tree, is not copied at all.
+        if let existing = state.copies[entity.name]?[object.id] { return existing }
+        if state.made[entity.name]?.contains(object.id) == true { return object.id }
         var input = EntityInput(entity: entity, id: nil, values: object.values, children: [])
         for name in ["createId", "createTime", "modId", "modTime"] { input.values[name] = nil }
-        let newId = try await create(input, user: user, now: now, on: connection, parent: parent)
-        copies[entity.name, default: [:]][object.id] = newId
+        var pending: [(Field, Int64)] = []
         for field in entity.oneRelations where field.name != parent?.field {
-            if let target = object.values[field.name]?.int64Value {
-                references.append((entity, newId, field, target))
+            guard let target = object.values[field.name]?.int64Value else { continue }
+            if let copied = state.copies[field.target!]?[target] {
+                input.values[field.name] = .integer(copied)
+            } else {
+                pending.append((field, target))
             }
         }
+        let newId = try await create(input, user: user, now: now, on: connection, parent: parent)
+        state.copies[entity.name, default: [:]][object.id] = newId
+        state.made[entity.name, default: []].insert(newId)
+        for (field, target) in pending {
+            state.references.append((entity, newId, field, target))
+        }
         for relation in entity.manyRelations {
-            guard case .many(let target, let inverse, true) = relation.kind, let child = model.entity(named: target) else {
+            guard case .many(let target, let inverse, true) = relation.kind, let child = model.entity(named: target)
+            else {
                 continue
             }
             let column = child.field(named: inverse)!.column!
             let children = try await EntityTable(entity: child, dialect: connection.dialect)
                 .fetch(where: column, in: [object.id], on: connection)
             for item in children {
-                _ = try await copy(
-                    item, parent: (inverse, newId), user: user, now: now, on: connection, copies: &copies,
-                    references: &references
-                )
+                _ = try await copy(item, parent: (inverse, newId), user: user, now: now, on: connection, state: &state)
             }
         }
         return newId
+    }
+
+    /// What a clone has done so far: originals to copies, the copies, and references to fix at the end.
+    struct CloneState {
+        var copies: [String: [Int64: Int64]] = [:]
+        var made: [String: Set<Int64>] = [:]
+        var references: [(entity: EntityDefinition, id: Int64, field: Field, target: Int64)] = []
     }
 
     // MARK: Errors
 
     /// Turns a database's refusal of a write into the catalog error a client can act on.
     func explain(
-        _ error: DatabaseError, entity: EntityDefinition, values: [String: SQLValue], on connection: any DatabaseConnection
+        _ error: DatabaseError,
+        entity: EntityDefinition,
+        values: [String: SQLValue],
+        on connection: any DatabaseConnection
     ) async -> CatalogError {
         switch error.kind {
         case .uniqueViolation(let constraint, let columns):

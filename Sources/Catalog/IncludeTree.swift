@@ -74,7 +74,9 @@ struct GetQuery: Sendable {
                     var current = try Self.entityAt(path, from: entity, model: model)
                     for step in steps.dropFirst() {
                         guard let field = current.field(named: step), let target = field.target else {
-                            throw .badParameter("'\(step)' in INCLUDE path '\(token)' is not a relation of \(current.name)")
+                            throw .badParameter(
+                                "'\(step)' in INCLUDE path '\(token)' is not a relation of \(current.name)"
+                            )
                         }
                         path.append(step)
                         current = model.entity(named: target)!
@@ -100,7 +102,11 @@ struct GetQuery: Sendable {
         self.include = include
     }
 
-    private static func entityAt(_ path: [String], from root: EntityDefinition, model: EntityModel) throws(CatalogError)
+    private static func entityAt(
+        _ path: [String],
+        from root: EntityDefinition,
+        model: EntityModel
+    ) throws(CatalogError)
         -> EntityDefinition
     {
         var current = root

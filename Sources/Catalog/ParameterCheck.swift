@@ -29,8 +29,10 @@ struct ParameterCheck: Sendable {
 
     /// Checks the complete field values of a parameter about to be written.
     func check(
-        _ entity: EntityDefinition, values: [String: SQLValue], on connection: any DatabaseConnection
-    ) async throws -> Void {
+        _ entity: EntityDefinition,
+        values: [String: SQLValue],
+        on connection: any DatabaseConnection
+    ) async throws {
         guard let owner = ownerField(of: entity), let typeId = values["type"]?.int64Value else { return }
         let table = EntityTable(entity: parameterType, dialect: connection.dialect)
         guard let type = try await table.fetch(where: "id", in: [typeId], on: connection).first else {

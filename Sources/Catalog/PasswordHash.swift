@@ -17,7 +17,8 @@ public struct PasswordHash: Sendable {
     public init?(phc: String) {
         let parts = phc.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0].isEmpty,
-            let salt = Self.decodeBase64(String(parts[3])), let hash = Self.decodeBase64(String(parts[4])), !hash.isEmpty
+            let salt = Self.decodeBase64(String(parts[3])), let hash = Self.decodeBase64(String(parts[4])),
+            !hash.isEmpty
         else { return nil }
         var parameters: [String: Int] = [:]
         for item in parts[2].split(separator: ",") {
@@ -31,7 +32,8 @@ public struct PasswordHash: Sendable {
             guard let iterations = parameters["i"] ?? Int(parts[2]), iterations > 0 else { return nil }
             algorithm = .pbkdf2SHA256(iterations: iterations)
         case "scrypt":
-            guard let logN = parameters["ln"], let r = parameters["r"], let p = parameters["p"], (1...30).contains(logN),
+            guard let logN = parameters["ln"], let r = parameters["r"], let p = parameters["p"],
+                (1...30).contains(logN),
                 r > 0, p > 0
             else { return nil }
             algorithm = .scrypt(logN: logN, r: r, p: p)
@@ -49,12 +51,19 @@ public struct PasswordHash: Sendable {
     }
 
     /// A new hash of `password` with a random salt, for the configuration file.
-    public static func make(password: String, algorithm: Algorithm = .pbkdf2SHA256(iterations: 600_000)) throws
+    public static func make(
+        password: String,
+        algorithm: Algorithm = .pbkdf2SHA256(iterations: 600_000)
+    ) throws
         -> PasswordHash
     {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return PasswordHash(algorithm: algorithm, salt: salt, hash: try derive(password, salt: salt, algorithm, count: 32))
+        return PasswordHash(
+            algorithm: algorithm,
+            salt: salt,
+            hash: try derive(password, salt: salt, algorithm, count: 32)
+        )
     }
 
     public var phcString: String {
@@ -76,13 +85,21 @@ public struct PasswordHash: Sendable {
         switch algorithm {
         case .pbkdf2SHA256(let iterations):
             key = try KDF.Insecure.PBKDF2.deriveKey(
-                from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: count,
+                from: Array(password.utf8),
+                salt: salt,
+                using: .sha256,
+                outputByteCount: count,
                 unsafeUncheckedRounds: iterations
             )
         case .scrypt(let logN, let r, let p):
             key = try KDF.Scrypt.deriveKey(
-                from: Array(password.utf8), salt: salt, outputByteCount: count, rounds: 1 << logN, blockSize: r,
-                parallelism: p, maxMemory: 1 << 30
+                from: Array(password.utf8),
+                salt: salt,
+                outputByteCount: count,
+                rounds: 1 << logN,
+                blockSize: r,
+                parallelism: p,
+                maxMemory: 1 << 30
             )
         }
         return key.withUnsafeBytes { Array($0) }

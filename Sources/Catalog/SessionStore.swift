@@ -24,7 +24,8 @@ struct SessionStore: Sendable {
             sweep.bind(.timestamp(now))
             try await connection.execute(sweep)
             var insert = SQLStatement(
-                connection.dialect, "INSERT INTO \(table) (\(q("id")), \(q("user_name")), \(q("expires_at"))) VALUES ("
+                connection.dialect,
+                "INSERT INTO \(table) (\(q("id")), \(q("user_name")), \(q("expires_at"))) VALUES ("
             )
             insert.bindList([.text(id), .text(userName), .timestamp(now.addingTimeInterval(lifetime))])
             insert.append(")")
@@ -37,12 +38,14 @@ struct SessionStore: Sendable {
     func lookup(_ sessionId: String, now: Date = Date()) async throws -> (userName: String, expires: Date) {
         let rows = try await database.withConnection { connection in
             var select = SQLStatement(
-                connection.dialect, "SELECT \(q("user_name")), \(q("expires_at")) FROM \(table) WHERE \(q("id")) = "
+                connection.dialect,
+                "SELECT \(q("user_name")), \(q("expires_at")) FROM \(table) WHERE \(q("id")) = "
             )
             select.bind(.text(sessionId))
             return try await connection.query(select)
         }
-        guard let row = rows.first, let userName = row[0].stringValue, let expires = row[1].dateValue, expires > now else {
+        guard let row = rows.first, let userName = row[0].stringValue, let expires = row[1].dateValue, expires > now
+        else {
             throw CatalogError(.session, "Unable to find user by sessionid: \(sessionId)")
         }
         return (userName, expires)

@@ -6,7 +6,9 @@ import JSONValue
 public enum CatalogService {
     public static func make(catalog: Catalog) -> RPCService {
         RPCService(
-            title: "ICAT-compatible catalog", version: Catalog.apiVersion, methods: methods(catalog),
+            title: "ICAT-compatible catalog",
+            version: Catalog.apiVersion,
+            methods: methods(catalog),
             mapError: RPCError.from
         )
     }
@@ -18,10 +20,16 @@ public enum CatalogService {
     static func methods(_ catalog: Catalog) -> [RPCMethod] {
         [
             RPCMethod(
-                name: "login", summary: "Logs in through an authenticator; returns a session id.",
+                name: "login",
+                summary: "Logs in through an authenticator; returns a session id.",
                 params: [
                     RPCParameter("plugin", Schema.string, description: "The authenticator's mnemonic"),
-                    RPCParameter("credentials", ["type": "object"], required: false, description: "username and password"),
+                    RPCParameter(
+                        "credentials",
+                        ["type": "object"],
+                        required: false,
+                        description: "username and password"
+                    ),
                 ],
                 result: ["type": "object", "properties": ["sessionId": Schema.string]]
             ) { params, _ in
@@ -29,66 +37,96 @@ public enum CatalogService {
                 let id = try await catalog.login(plugin: try params.string("plugin"), credentials: credentials)
                 return ["sessionId": .string(id)]
             },
-            RPCMethod(name: "logout", summary: "Ends a session.", params: [sessionId], result: Schema.null) { params, _ in
+            RPCMethod(name: "logout", summary: "Ends a session.", params: [sessionId], result: Schema.null) {
+                params,
+                _ in
                 try await catalog.logout(sessionId: try params.string("sessionId"))
                 return .null
             },
-            RPCMethod(name: "refresh", summary: "Restarts a session's lifetime.", params: [sessionId], result: Schema.null) {
-                params, _ in
+            RPCMethod(
+                name: "refresh",
+                summary: "Restarts a session's lifetime.",
+                params: [sessionId],
+                result: Schema.null
+            ) {
+                params,
+                _ in
                 try await catalog.refresh(sessionId: try params.string("sessionId"))
                 return .null
             },
             RPCMethod(
-                name: "getRemainingMinutes", summary: "Minutes until the session expires.", params: [sessionId],
+                name: "getRemainingMinutes",
+                summary: "Minutes until the session expires.",
+                params: [sessionId],
                 result: Schema.number
             ) { params, _ in
                 .double(try await catalog.remainingMinutes(sessionId: try params.string("sessionId")))
             },
             RPCMethod(
-                name: "getUserName", summary: "The session's user, as mnemonic/username.", params: [sessionId],
+                name: "getUserName",
+                summary: "The session's user, as mnemonic/username.",
+                params: [sessionId],
                 result: Schema.string
             ) { params, _ in
                 .string(try await catalog.userName(sessionId: try params.string("sessionId")))
             },
-            RPCMethod(name: "getApiVersion", summary: "The ICAT API version.", params: [], result: Schema.string) { _, _ in
+            RPCMethod(name: "getApiVersion", summary: "The ICAT API version.", params: [], result: Schema.string) {
+                _,
+                _ in
                 .string(Catalog.apiVersion)
             },
             RPCMethod(
-                name: "getEntityNames", summary: "Every entity type.", params: [],
+                name: "getEntityNames",
+                summary: "Every entity type.",
+                params: [],
                 result: ["type": "array", "items": Schema.string]
             ) { _, _ in
                 .array(catalog.entityNames.map(JSON.string))
             },
             RPCMethod(
-                name: "getEntityInfo", summary: "An entity type's comment, unique keys and fields.",
+                name: "getEntityInfo",
+                summary: "An entity type's comment, unique keys and fields.",
                 params: [RPCParameter("beanName", Schema.string, description: "An entity type, e.g. Dataset")],
                 result: ["type": "object"]
             ) { params, _ in
                 try catalog.entityInfo(try params.string("beanName"))
             },
             RPCMethod(
-                name: "getProperties", summary: "maxEntities, lifetimeMinutes and the authenticators.", params: [],
+                name: "getProperties",
+                summary: "maxEntities, lifetimeMinutes and the authenticators.",
+                params: [],
                 result: ["type": "object"]
             ) { _, _ in
                 catalog.properties
             },
             RPCMethod(
-                name: "create", summary: "Creates an object with its children; returns its id.",
-                params: [sessionId, entity], result: Schema.integer
+                name: "create",
+                summary: "Creates an object with its children; returns its id.",
+                params: [sessionId, entity],
+                result: Schema.integer
             ) { params, _ in
-                .int(try await catalog.create(sessionId: try params.string("sessionId"), entity: try params.json("entity")))
+                .int(
+                    try await catalog.create(
+                        sessionId: try params.string("sessionId"),
+                        entity: try params.json("entity")
+                    )
+                )
             },
             RPCMethod(
-                name: "createMany", summary: "Creates objects in one transaction; returns their ids.",
-                params: [sessionId, entities], result: ["type": "array", "items": Schema.integer]
+                name: "createMany",
+                summary: "Creates objects in one transaction; returns their ids.",
+                params: [sessionId, entities],
+                result: ["type": "array", "items": Schema.integer]
             ) { params, _ in
                 let ids = try await catalog.createMany(
-                    sessionId: try params.string("sessionId"), entities: try params.array("entities")
+                    sessionId: try params.string("sessionId"),
+                    entities: try params.array("entities")
                 )
                 return .array(ids.map(JSON.int))
             },
             RPCMethod(
-                name: "get", summary: "One object by id, with what the query's INCLUDE names.",
+                name: "get",
+                summary: "One object by id, with what the query's INCLUDE names.",
                 params: [
                     sessionId,
                     RPCParameter("query", Schema.string, description: "e.g. 'Dataset ds INCLUDE ds.datafiles'"),
@@ -97,32 +135,44 @@ public enum CatalogService {
                 result: Schema.entity
             ) { params, _ in
                 try await catalog.get(
-                    sessionId: try params.string("sessionId"), query: try params.string("query"), id: try params.int64("id")
+                    sessionId: try params.string("sessionId"),
+                    query: try params.string("query"),
+                    id: try params.int64("id")
                 )
             },
             RPCMethod(
-                name: "update", summary: "Sets the given fields of the object the entity's id names.",
-                params: [sessionId, entity], result: Schema.null
+                name: "update",
+                summary: "Sets the given fields of the object the entity's id names.",
+                params: [sessionId, entity],
+                result: Schema.null
             ) { params, _ in
                 try await catalog.update(sessionId: try params.string("sessionId"), entity: try params.json("entity"))
                 return .null
             },
             RPCMethod(
-                name: "delete", summary: "Deletes an object and what cascades from it.", params: [sessionId, entity],
+                name: "delete",
+                summary: "Deletes an object and what cascades from it.",
+                params: [sessionId, entity],
                 result: Schema.null
             ) { params, _ in
                 try await catalog.delete(sessionId: try params.string("sessionId"), entity: try params.json("entity"))
                 return .null
             },
             RPCMethod(
-                name: "deleteMany", summary: "Deletes objects in one transaction.", params: [sessionId, entities],
+                name: "deleteMany",
+                summary: "Deletes objects in one transaction.",
+                params: [sessionId, entities],
                 result: Schema.null
             ) { params, _ in
-                try await catalog.deleteMany(sessionId: try params.string("sessionId"), entities: try params.array("entities"))
+                try await catalog.deleteMany(
+                    sessionId: try params.string("sessionId"),
+                    entities: try params.array("entities")
+                )
                 return .null
             },
             RPCMethod(
-                name: "cloneEntity", summary: "Copies an object and its descendants, setting keys on the copy.",
+                name: "cloneEntity",
+                summary: "Copies an object and its descendants, setting keys on the copy.",
                 params: [
                     sessionId, RPCParameter("name", Schema.string), RPCParameter("id", Schema.integer),
                     RPCParameter("keys", ["type": "object"], required: false, description: "Field values of the copy"),
@@ -131,8 +181,10 @@ public enum CatalogService {
             ) { params, _ in
                 .int(
                     try await catalog.cloneEntity(
-                        sessionId: try params.string("sessionId"), name: try params.string("name"),
-                        id: try params.int64("id"), keys: params.members["keys"]?.objectValue ?? [:]
+                        sessionId: try params.string("sessionId"),
+                        name: try params.string("name"),
+                        id: try params.int64("id"),
+                        keys: params.members["keys"]?.objectValue ?? [:]
                     )
                 )
             },

@@ -156,7 +156,11 @@ public struct Field: Sendable {
     public let column: String?
 
     public init(
-        name: String, kind: FieldKind, required: Bool, comment: String, defaultValue: DefaultValue? = nil,
+        name: String,
+        kind: FieldKind,
+        required: Bool,
+        comment: String,
+        defaultValue: DefaultValue? = nil,
         isManaged: Bool = false
     ) {
         self.name = name
@@ -202,11 +206,41 @@ public struct Field: Sendable {
 
     /// The five fields every entity has.
     static let managed: [Field] = [
-        Field(name: "id", kind: .attribute(.long), required: false, comment: "Unique identifier, set by the server", isManaged: true),
-        Field(name: "createId", kind: .attribute(.string(length: 255)), required: true, comment: "The user who created the object", isManaged: true),
-        Field(name: "createTime", kind: .attribute(.date), required: true, comment: "When the object was created", isManaged: true),
-        Field(name: "modId", kind: .attribute(.string(length: 255)), required: true, comment: "The user who last modified the object", isManaged: true),
-        Field(name: "modTime", kind: .attribute(.date), required: true, comment: "When the object was last modified", isManaged: true),
+        Field(
+            name: "id",
+            kind: .attribute(.long),
+            required: false,
+            comment: "Unique identifier, set by the server",
+            isManaged: true
+        ),
+        Field(
+            name: "createId",
+            kind: .attribute(.string(length: 255)),
+            required: true,
+            comment: "The user who created the object",
+            isManaged: true
+        ),
+        Field(
+            name: "createTime",
+            kind: .attribute(.date),
+            required: true,
+            comment: "When the object was created",
+            isManaged: true
+        ),
+        Field(
+            name: "modId",
+            kind: .attribute(.string(length: 255)),
+            required: true,
+            comment: "The user who last modified the object",
+            isManaged: true
+        ),
+        Field(
+            name: "modTime",
+            kind: .attribute(.date),
+            required: true,
+            comment: "When the object was last modified",
+            isManaged: true
+        ),
     ]
 }
 

@@ -33,14 +33,20 @@ extension EntityModel {
         }
         var entities: [EntityDefinition] = []
         for name in entityMap.keys.sorted() {
-            guard let body = entityMap[name] as? [String: Any] else { throw SchemaError("entity \(name) must be a mapping") }
+            guard let body = entityMap[name] as? [String: Any] else {
+                throw SchemaError("entity \(name) must be a mapping")
+            }
             entities.append(try Self.entity(name: name, body: body, enums: enumsByName))
         }
         try self.init(version: version, entities: entities, enumerations: enumerations)
     }
 
     /// One entity; within each group (attributes, references, collections) fields are in alphabetical order.
-    private static func entity(name: String, body: [String: Any], enums: [String: Enumeration]) throws -> EntityDefinition {
+    private static func entity(
+        name: String,
+        body: [String: Any],
+        enums: [String: Enumeration]
+    ) throws -> EntityDefinition {
         guard let fieldMap = body["fields"] as? [String: Any] else { throw SchemaError("\(name) has no fields") }
         var attributes: [Field] = []
         var ones: [Field] = []
@@ -57,13 +63,20 @@ extension EntityModel {
                 guard let inverse = spec["by"] as? String else { throw SchemaError("\(name).\(fieldName) needs 'by'") }
                 let cascade = spec["cascade"] as? Bool ?? true
                 manys.append(
-                    Field(name: fieldName, kind: .many(target: target, inverse: inverse, cascade: cascade), required: false, comment: comment)
+                    Field(
+                        name: fieldName,
+                        kind: .many(target: target, inverse: inverse, cascade: cascade),
+                        required: false,
+                        comment: comment
+                    )
                 )
             } else if let typeName = spec["type"] as? String {
                 let type: AttributeType
                 switch typeName {
                 case "String":
-                    guard let length = spec["length"] as? Int else { throw SchemaError("\(name).\(fieldName) needs a length") }
+                    guard let length = spec["length"] as? Int else {
+                        throw SchemaError("\(name).\(fieldName) needs a length")
+                    }
                     type = .string(length: length)
                 case "Integer": type = .integer
                 case "Long": type = .long
@@ -85,7 +98,13 @@ extension EntityModel {
                 default: defaultValue = nil
                 }
                 attributes.append(
-                    Field(name: fieldName, kind: .attribute(type), required: required, comment: comment, defaultValue: defaultValue)
+                    Field(
+                        name: fieldName,
+                        kind: .attribute(type),
+                        required: required,
+                        comment: comment,
+                        defaultValue: defaultValue
+                    )
                 )
             } else {
                 throw SchemaError("\(name).\(fieldName) needs 'type', 'one' or 'many'")
@@ -93,7 +112,10 @@ extension EntityModel {
         }
         let uniqueKeys = body["unique"] as? [[String]] ?? []
         return EntityDefinition(
-            name: name, comment: body["comment"] as? String ?? "", fields: attributes + ones + manys, uniqueKeys: uniqueKeys
+            name: name,
+            comment: body["comment"] as? String ?? "",
+            fields: attributes + ones + manys,
+            uniqueKeys: uniqueKeys
         )
     }
 }

@@ -24,8 +24,11 @@ public struct ServerConfiguration: Sendable {
 public enum CatalogServer {
     /// Builds the application. Run it with `runService()`, which stops gracefully on SIGTERM and SIGINT.
     public static func application(
-        catalog: Catalog, service: RPCService, configuration: ServerConfiguration,
-        metrics: PrometheusCollectorRegistry, logger: Logger
+        catalog: Catalog,
+        service: RPCService,
+        configuration: ServerConfiguration,
+        metrics: PrometheusCollectorRegistry,
+        logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: RequestIDMiddleware())
@@ -37,7 +40,8 @@ public enum CatalogServer {
             let reply = await service.handle(Array(buffer: body), context: RPCRequestContext(logger: context.logger))
             guard let reply else { return Response(status: .noContent) }
             return Response(
-                status: .ok, headers: [.contentType: "application/json"],
+                status: .ok,
+                headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
             )
         }
@@ -47,20 +51,23 @@ public enum CatalogServer {
                     _ = try await connection.query(SQLStatement(connection.dialect, "SELECT 1"))
                 }
                 return Response(
-                    status: .ok, headers: [.contentType: "application/json"],
+                    status: .ok,
+                    headers: [.contentType: "application/json"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))
                 )
             } catch {
                 context.logger.warning("health check failed: \(error)")
                 return Response(
-                    status: .serviceUnavailable, headers: [.contentType: "application/json"],
+                    status: .serviceUnavailable,
+                    headers: [.contentType: "application/json"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"database unavailable\"}"))
                 )
             }
         }
         router.get("metrics") { _, _ -> Response in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
             )
         }
@@ -86,7 +93,11 @@ enum RequestID {
 
 /// Makes the request id visible to `CatalogServer.requestMetadataProvider` for the rest of the request.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         try await RequestID.$current.withValue(context.id) {

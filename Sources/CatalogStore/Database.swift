@@ -55,6 +55,9 @@ public enum DatabaseOpener {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             return try await PostgresDatabase(url: url, logger: logger)
         }
-        throw DatabaseError(.other, "unsupported database URL '\(url)': use sqlite:PATH or postgres://user:pass@host:port/db")
+        throw DatabaseError(
+            .other,
+            "unsupported database URL '\(url)': use sqlite:PATH or postgres://user:pass@host:port/db"
+        )
     }
 }

@@ -53,7 +53,9 @@ public struct Migrator: Sendable {
             guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
                 throw DatabaseError(.other, "migration file \(path) is not named NNNN_name.sql")
             }
-            migrations.append(Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
+            migrations.append(
+                Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql)
+            )
         }
         self.init(migrations: migrations)
     }
@@ -75,7 +77,10 @@ public struct Migrator: Sendable {
                             + "\"name\" VARCHAR(255) NOT NULL, \"applied_at\" VARCHAR(32) NOT NULL)"
                     )
                 )
-                var check = SQLStatement(dialect, "SELECT \"version\" FROM \"icat_schema_version\" WHERE \"version\" = ")
+                var check = SQLStatement(
+                    dialect,
+                    "SELECT \"version\" FROM \"icat_schema_version\" WHERE \"version\" = "
+                )
                 check.bind(.integer(Int64(migration.version)))
                 if try await !connection.query(check).isEmpty { return false }
                 for statement in migration.statements {

@@ -32,6 +32,8 @@ public final class PostgresDatabase: Database {
         self.client = client
         self.logger = logger
         self.runTask = Task { await client.run() }
+        // Give the pool's run task a moment to start: PostgresNIO warns about leases made before it runs.
+        try await Task.sleep(for: .milliseconds(2))
         // Fail fast when the server cannot be reached.
         try await withConnection { connection in
             try await connection.execute(SQLStatement(.postgresql, "SELECT 1"))
@@ -64,7 +66,9 @@ public final class PostgresDatabase: Database {
             }
             if let closureError = error.closureError { throw closureError }
             if let beginError = error.beginError as? PSQLError { throw PostgresConnectionHandle.classify(beginError) }
-            if let commitError = error.commitError as? PSQLError { throw PostgresConnectionHandle.classify(commitError) }
+            if let commitError = error.commitError as? PSQLError {
+                throw PostgresConnectionHandle.classify(commitError)
+            }
             throw DatabaseError(.other, "transaction failed: \(String(reflecting: error))")
         } catch let error as PSQLError {
             throw PostgresConnectionHandle.classify(error)

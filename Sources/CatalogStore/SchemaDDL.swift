@@ -24,7 +24,8 @@ public enum SchemaDDL {
 
     /// The whole schema as one migration's text.
     public static func initialMigration(for model: EntityModel, dialect: SQLDialect) -> String {
-        var text = "-- Generated from Schema/icat.yaml (ICAT \(model.version)) by `icat migrations generate`. Do not edit:\n"
+        var text =
+            "-- Generated from Schema/icat.yaml (ICAT \(model.version)) by `icat migrations generate`. Do not edit:\n"
         text += "-- change the schema and regenerate, or add a new numbered migration once this one has shipped.\n\n"
         for statement in statements(for: model, dialect: dialect) {
             text += statement + ";\n\n"
@@ -88,7 +89,8 @@ public enum SchemaDDL {
             var line = "\(q(field.column!)) \(type)"
             if field.required { line += " NOT NULL" }
             if dialect == .sqlite, field.isOne {
-                line += " CONSTRAINT \(q(foreignKeyName(entity, field))) " + referencesClause(entity, field, model: model)
+                line +=
+                    " CONSTRAINT \(q(foreignKeyName(entity, field))) " + referencesClause(entity, field, model: model)
             }
             lines.append(line)
         }

@@ -60,7 +60,9 @@ public struct RPCParams: Sendable {
     }
 
     public func string(_ name: String) throws(RPCError) -> String {
-        guard let value = try json(name).stringValue else { throw .invalidParams("Parameter '\(name)' must be a string") }
+        guard let value = try json(name).stringValue else {
+            throw .invalidParams("Parameter '\(name)' must be a string")
+        }
         return value
     }
 
@@ -71,7 +73,9 @@ public struct RPCParams: Sendable {
     }
 
     public func int64(_ name: String) throws(RPCError) -> Int64 {
-        guard let value = try json(name).int64Value else { throw .invalidParams("Parameter '\(name)' must be an integer") }
+        guard let value = try json(name).int64Value else {
+            throw .invalidParams("Parameter '\(name)' must be an integer")
+        }
         return value
     }
 
@@ -88,12 +92,16 @@ public struct RPCParams: Sendable {
     }
 
     public func object(_ name: String) throws(RPCError) -> [String: JSON] {
-        guard let value = try json(name).objectValue else { throw .invalidParams("Parameter '\(name)' must be an object") }
+        guard let value = try json(name).objectValue else {
+            throw .invalidParams("Parameter '\(name)' must be an object")
+        }
         return value
     }
 
     public func array(_ name: String) throws(RPCError) -> [JSON] {
-        guard let value = try json(name).arrayValue else { throw .invalidParams("Parameter '\(name)' must be an array") }
+        guard let value = try json(name).arrayValue else {
+            throw .invalidParams("Parameter '\(name)' must be an array")
+        }
         return value
     }
 }

@@ -13,14 +13,19 @@ public struct RPCService: Sendable {
     let mapError: @Sendable (any Error) -> RPCError
 
     public init(
-        title: String, version: String, methods: [RPCMethod], mapError: @escaping @Sendable (any Error) -> RPCError
+        title: String,
+        version: String,
+        methods: [RPCMethod],
+        mapError: @escaping @Sendable (any Error) -> RPCError
     ) {
         self.title = title
         self.version = version
         self.mapError = mapError
         var table = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let discover = RPCMethod(
-            name: "rpc.discover", summary: "This service's OpenRPC document.", params: [],
+            name: "rpc.discover",
+            summary: "This service's OpenRPC document.",
+            params: [],
             result: ["type": "object"]
         ) { _, _ in .null }
         table[discover.name] = discover
@@ -38,7 +43,8 @@ public struct RPCService: Sendable {
         switch document {
         case .array(let requests):
             guard !requests.isEmpty else {
-                return Self.response(id: .null, error: .invalidRequest("An empty batch is not a request")).serializedBytes
+                return Self.response(id: .null, error: .invalidRequest("An empty batch is not a request"))
+                    .serializedBytes
             }
             var responses: [JSON] = []
             for request in requests {
@@ -74,7 +80,8 @@ public struct RPCService: Sendable {
         case nil, .null?: params = [:]
         case .object(let named)?: params = named
         case .array?:
-            return id == nil ? nil : Self.response(id: replyId, error: .invalidParams("Parameters must be named (an object)"))
+            return id == nil
+                ? nil : Self.response(id: replyId, error: .invalidParams("Parameters must be named (an object)"))
         default:
             return id == nil ? nil : Self.response(id: replyId, error: .invalidRequest("params must be an object"))
         }
@@ -91,7 +98,11 @@ public struct RPCService: Sendable {
         }
     }
 
-    private func call(_ method: RPCMethod, params: [String: JSON], context: RPCRequestContext) async -> Result<
+    private func call(
+        _ method: RPCMethod,
+        params: [String: JSON],
+        context: RPCRequestContext
+    ) async -> Result<
         JSON, RPCError
     > {
         let known = Set(method.params.map(\.name))

@@ -166,7 +166,9 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let value = Int64(text) { return .int(value) }
-        guard let value = Double(text), value.isFinite else { throw JSONParseError(reason: "number out of range", offset: start) }
+        guard let value = Double(text), value.isFinite else {
+            throw JSONParseError(reason: "number out of range", offset: start)
+        }
         return .double(value)
     }
 

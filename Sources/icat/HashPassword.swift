@@ -12,7 +12,8 @@ struct HashPassword: ParsableCommand {
         guard let password = readLine(strippingNewline: true), !password.isEmpty else {
             throw ValidationError("give the password on standard input")
         }
-        let algorithm: PasswordHash.Algorithm = scrypt ? .scrypt(logN: 15, r: 8, p: 1) : .pbkdf2SHA256(iterations: 600_000)
+        let algorithm: PasswordHash.Algorithm =
+            scrypt ? .scrypt(logN: 15, r: 8, p: 1) : .pbkdf2SHA256(iterations: 600_000)
         print(try PasswordHash.make(password: password, algorithm: algorithm).phcString)
     }
 }

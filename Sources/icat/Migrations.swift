@@ -27,7 +27,11 @@ struct Migrations: ParsableCommand {
                 let directory = URL(fileURLWithPath: output).appendingPathComponent(dialect.rawValue)
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let file = directory.appendingPathComponent(SchemaDDL.initialMigrationFile)
-                try SchemaDDL.initialMigration(for: model, dialect: dialect).write(to: file, atomically: true, encoding: .utf8)
+                try SchemaDDL.initialMigration(for: model, dialect: dialect).write(
+                    to: file,
+                    atomically: true,
+                    encoding: .utf8
+                )
                 print("wrote \(file.path)")
             }
         }

@@ -59,8 +59,11 @@ struct Serve: AsyncParsableCommand {
             try await Migrator.bundled(for: db.dialect).migrate(db, logger: logger)
             let catalog = Catalog(database: db, configuration: configuration, logger: logger)
             let app = CatalogServer.application(
-                catalog: catalog, service: CatalogService.make(catalog: catalog),
-                configuration: ServerConfiguration(host: host, port: port), metrics: registry, logger: logger
+                catalog: catalog,
+                service: CatalogService.make(catalog: catalog),
+                configuration: ServerConfiguration(host: host, port: port),
+                metrics: registry,
+                logger: logger
             )
             try await app.runService()
         } catch {
