@@ -50,11 +50,13 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedFiles"]
         ),
+        // The ICAT query language: tokens, syntax, and its compilation to SQL for each dialect.
+        .target(name: "CatalogQuery", dependencies: ["CatalogSchema", "CatalogStore"], swiftSettings: swiftSettings),
         // The catalog: sessions, authenticators, entity operations, validation. Knows nothing of HTTP.
         .target(
             name: "Catalog",
             dependencies: [
-                "CatalogSchema", "CatalogStore", "JSONValue",
+                "CatalogSchema", "CatalogStore", "CatalogQuery", "JSONValue",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

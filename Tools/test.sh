@@ -7,8 +7,9 @@
 # 2. lints with the toolchain's `swift format` (config: .swift-format);
 # 3. starts a throwaway PostgreSQL cluster (Tools/pg-test-cluster.sh), stopped
 #    again on exit;
-# 4. runs `swift test` with ICAT_TEST_POSTGRES_URL pointing at it, and exits
-#    with its status.
+# 4. runs `swift test` with ICAT_TEST_POSTGRES_URL pointing at it;
+# 5. runs the end-to-end checks of the built server (Tools/e2e.sh);
+#    and exits non-zero if anything failed, after one "N passed, N failed" line.
 #
 # Environment:
 #   ICAT_TEST_SKIP_LINT=1   skip the lint step (local iteration only).
@@ -21,42 +22,9 @@ cd "$REPO_ROOT"
 
 log() { echo "==> $*" >&2; }
 
-# The toolchain lives in /opt/swift here; make it work without PATH setup.
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
-    export PATH="/opt/swift/usr/bin:$PATH"
-fi
-
-# --- 1. System packages -------------------------------------------------------
-readonly REQUIRED_PACKAGES=(postgresql-15 libsqlite3-dev libxml2-dev sqlite3)
-
-install_missing_packages() {
-    if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-        log "no dpkg/apt; not installing ${REQUIRED_PACKAGES[*]} (make sure they are present)"
-        return 0
-    fi
-    local missing=() pkg
-    for pkg in "${REQUIRED_PACKAGES[@]}"; do
-        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$pkg")
-        fi
-    done
-    ((${#missing[@]} == 0)) && return 0
-
-    local sudo=()
-    if [[ "$(id -u)" != 0 ]]; then
-        if command -v sudo >/dev/null 2>&1; then
-            sudo=(sudo)
-        else
-            echo "error: missing packages ${missing[*]}, and not root and no sudo to install them" >&2
-            exit 1
-        fi
-    fi
-    log "installing ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-
-install_missing_packages
+# --- 1. System packages and toolchain ----------------------------------------
+source Tools/setup.sh
+icat_install_packages test
 
 # --- 2. Lint ------------------------------------------------------------------
 if [[ "${ICAT_TEST_SKIP_LINT:-}" == 1 ]]; then
@@ -106,7 +74,31 @@ set -e
 total="$(sed -n 's/.*Test run with \([0-9][0-9]*\) tests\{0,1\} .*/\1/p' "$output_log" | tail -n 1)"
 failed="$(grep -cE '^✘ Test [^ ]+\(.*\) (with [0-9]+ test cases )?failed after' "$output_log" || true)"
 rm -f "$output_log"
-if [[ -n "$total" ]]; then
-    echo "$((total - failed)) passed, $failed failed"
+passed=$(( ${total:-0} - failed ))
+
+# --- 5. End to end ------------------------------------------------------------
+# The built server as a client meets it, on both databases: Tools/rpc-smoke.py over HTTP, graceful SIGTERM,
+# request ids in the log. `swift test` has built .build/debug/icat.
+log "end-to-end checks (Tools/e2e.sh)"
+e2e_log="$(mktemp)"
+set +e
+Tools/e2e.sh 2>&1 | tee "$e2e_log"
+e2e_rc=${PIPESTATUS[0]}
+set -e
+e2e_summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$e2e_log" | tail -n 1)"
+rm -f "$e2e_log"
+if [[ -n "$e2e_summary" ]]; then
+    passed=$(( passed + ${e2e_summary%% passed*} ))
+    e2e_failed="${e2e_summary#*passed, }"
+    failed=$(( failed + ${e2e_failed%% failed} ))
+elif (( e2e_rc != 0 )); then
+    failed=$(( failed + 1 ))
 fi
-exit "$rc"
+# Stop the cluster now, so that the summary is the last line of the output (the exit trap then has nothing to do).
+if [[ "${ICAT_TEST_KEEP_PG:-}" != 1 ]]; then
+    Tools/pg-test-cluster.sh stop >&2 || true
+    trap - EXIT
+fi
+echo "$passed passed, $failed failed"
+(( rc != 0 )) && exit "$rc"
+exit "$e2e_rc"

@@ -156,8 +156,12 @@ struct EntityWriter: Sendable {
 
     // MARK: Clone
 
-    /// Copies an object and everything that cascades from it, with `keys` overriding fields of the copy, and
-    /// points references inside the copied tree at the copies. Returns the copy's id.
+    /// Copies an object and everything that cascades from it, with `keys` overriding fields of the copy; every
+    /// reference between objects of the copied tree points at the copies. Returns the copy's id.
+    ///
+    /// The tree is read first, each object once however many cascades reach it, then written in an order that
+    /// puts every object after the objects of the tree it refers to, so that no copy is ever written still
+    /// pointing at an original (which would break unique keys such as a dataset's investigation and name).
     func clone(
         _ entity: EntityDefinition,
         id: Int64,
@@ -167,71 +171,99 @@ struct EntityWriter: Sendable {
         on connection: any DatabaseConnection
     ) async throws -> Int64 {
         let table = EntityTable(entity: entity, dialect: connection.dialect)
-        guard var original = try await table.fetch(where: "id", in: [id], on: connection).first else {
+        guard var root = try await table.fetch(where: "id", in: [id], on: connection).first else {
             throw CatalogError.notFound(entity.name, id)
         }
-        for (name, value) in keys { original.values[name] = value }
-        var state = CloneState()
-        let newId = try await copy(original, parent: nil, user: user, now: now, on: connection, state: &state)
-        for reference in state.references {
-            guard let replacement = state.copies[reference.field.target!]?[reference.target] else { continue }
+        for (name, value) in keys { root.values[name] = value }
+        let tree = try await cascadeTree(from: root, on: connection)
+        let order = Self.referenceOrder(of: tree)
+        var copies: [ObjectKey: Int64] = [:]
+        var deferred: [(entity: EntityDefinition, id: Int64, field: String, target: ObjectKey)] = []
+        for key in order {
+            let object = tree[key]!
+            var input = EntityInput(entity: object.entity, id: nil, values: object.values, children: [])
+            for name in ["createId", "createTime", "modId", "modTime"] { input.values[name] = nil }
+            var pending: [(String, ObjectKey)] = []
+            for field in object.entity.oneRelations {
+                guard let target = object.values[field.name]?.int64Value else { continue }
+                let targetKey = ObjectKey(entity: field.target!, id: target)
+                guard tree[targetKey] != nil else { continue }
+                if let copy = copies[targetKey] {
+                    input.values[field.name] = .integer(copy)
+                } else if !field.required {
+                    // Only a cycle of references leads here: write without it, point it at the copy afterwards.
+                    input.values[field.name] = .null
+                    pending.append((field.name, targetKey))
+                }
+            }
+            let newId = try await create(input, user: user, now: now, on: connection)
+            copies[key] = newId
+            for (field, target) in pending { deferred.append((object.entity, newId, field, target)) }
+        }
+        for reference in deferred {
+            guard let copy = copies[reference.target] else { continue }
             let table = EntityTable(entity: reference.entity, dialect: connection.dialect)
-            try await connection.execute(table.update(id: reference.id, [reference.field.name: .integer(replacement)]))
+            try await connection.execute(table.update(id: reference.id, [reference.field: .integer(copy)]))
         }
-        return newId
+        return copies[ObjectKey(entity: entity.name, id: id)]!
     }
 
-    private func copy(
-        _ object: StoredObject,
-        parent: (field: String, id: Int64)?,
-        user: String,
-        now: Date,
-        on connection: any DatabaseConnection,
-        state: inout CloneState
-    ) async throws -> Int64 {
-        let entity = object.entity
-        // An object reachable along two cascades (a dataset of an investigation and of one of its samples) is
-        // copied once; and a copy made earlier in this clone, found again through a reference that still points
-        // into the original tree, is not copied at all.
-        if let existing = state.copies[entity.name]?[object.id] { return existing }
-        if state.made[entity.name]?.contains(object.id) == true { return object.id }
-        var input = EntityInput(entity: entity, id: nil, values: object.values, children: [])
-        for name in ["createId", "createTime", "modId", "modTime"] { input.values[name] = nil }
-        var pending: [(Field, Int64)] = []
-        for field in entity.oneRelations where field.name != parent?.field {
-            guard let target = object.values[field.name]?.int64Value else { continue }
-            if let copied = state.copies[field.target!]?[target] {
-                input.values[field.name] = .integer(copied)
-            } else {
-                pending.append((field, target))
-            }
-        }
-        let newId = try await create(input, user: user, now: now, on: connection, parent: parent)
-        state.copies[entity.name, default: [:]][object.id] = newId
-        state.made[entity.name, default: []].insert(newId)
-        for (field, target) in pending {
-            state.references.append((entity, newId, field, target))
-        }
-        for relation in entity.manyRelations {
-            guard case .many(let target, let inverse, true) = relation.kind, let child = model.entity(named: target)
-            else {
-                continue
-            }
-            let column = child.field(named: inverse)!.column!
-            let children = try await EntityTable(entity: child, dialect: connection.dialect)
-                .fetch(where: column, in: [object.id], on: connection)
-            for item in children {
-                _ = try await copy(item, parent: (inverse, newId), user: user, now: now, on: connection, state: &state)
-            }
-        }
-        return newId
+    /// Identifies a stored object.
+    struct ObjectKey: Hashable {
+        let entity: String
+        let id: Int64
     }
 
-    /// What a clone has done so far: originals to copies, the copies, and references to fix at the end.
-    struct CloneState {
-        var copies: [String: [Int64: Int64]] = [:]
-        var made: [String: Set<Int64>] = [:]
-        var references: [(entity: EntityDefinition, id: Int64, field: Field, target: Int64)] = []
+    /// The object and everything reachable from it along cascading collections, one statement per collection
+    /// and level.
+    private func cascadeTree(
+        from root: StoredObject,
+        on connection: any DatabaseConnection
+    ) async throws
+        -> [ObjectKey: StoredObject]
+    {
+        var tree: [ObjectKey: StoredObject] = [ObjectKey(entity: root.entity.name, id: root.id): root]
+        var frontier: [String: [StoredObject]] = [root.entity.name: [root]]
+        while !frontier.isEmpty {
+            var next: [String: [StoredObject]] = [:]
+            for (name, objects) in frontier.sorted(by: { $0.key < $1.key }) {
+                let entity = model.entity(named: name)!
+                for relation in entity.manyRelations {
+                    guard case .many(let target, let inverse, true) = relation.kind,
+                        let child = model.entity(named: target)
+                    else { continue }
+                    let children = try await EntityTable(entity: child, dialect: connection.dialect)
+                        .fetch(where: child.field(named: inverse)!.column!, in: objects.map(\.id), on: connection)
+                    for item in children where tree[ObjectKey(entity: target, id: item.id)] == nil {
+                        tree[ObjectKey(entity: target, id: item.id)] = item
+                        next[target, default: []].append(item)
+                    }
+                }
+            }
+            frontier = next
+        }
+        return tree
+    }
+
+    /// The tree's objects ordered so that each comes after the objects of the tree it refers to (cycles are broken
+    /// arbitrarily), and deterministically.
+    static func referenceOrder(of tree: [ObjectKey: StoredObject]) -> [ObjectKey] {
+        var order: [ObjectKey] = []
+        var state: [ObjectKey: Bool] = [:]  // false: in progress, true: done
+        func visit(_ key: ObjectKey) {
+            if state[key] != nil { return }
+            state[key] = false
+            let object = tree[key]!
+            for field in object.entity.oneRelations {
+                guard let target = object.values[field.name]?.int64Value else { continue }
+                let targetKey = ObjectKey(entity: field.target!, id: target)
+                if tree[targetKey] != nil, state[targetKey] == nil { visit(targetKey) }
+            }
+            state[key] = true
+            order.append(key)
+        }
+        for key in tree.keys.sorted(by: { ($0.entity, $0.id) < ($1.entity, $1.id) }) { visit(key) }
+        return order
     }
 
     // MARK: Errors

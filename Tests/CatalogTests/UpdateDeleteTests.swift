@@ -169,6 +169,35 @@ struct UpdateDeleteTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func cloneReachesObjectsThroughSeveralCascadesAndCopiesEachOnce(_ backend: Backend) async throws {
+        try await TestCatalog.with(backend) { catalog in
+            let f = try await Fixture.make(catalog)
+            // The dataset is reached from the facility both through its dataset type and through the
+            // investigation; whichever comes first, its copy must belong to the copied investigation.
+            let copy = try await catalog.cloneEntity(
+                sessionId: f.root,
+                name: "Facility",
+                id: f.facility,
+                keys: ["name": "ISIS-copy"]
+            )
+            #expect(try await f.count("Facility") == 2)
+            #expect(try await f.count("Investigation") == 2)
+            #expect(try await f.count("Dataset") == 2)
+            #expect(try await f.count("Datafile") == 4)
+            #expect(try await f.count("ParameterType") == 4)
+            #expect(try await f.count("PermissibleStringValue") == 4)
+            let cloned = try await catalog.get(
+                sessionId: f.root,
+                query: "Facility f INCLUDE f.investigations i, i.datasets ds, ds.type, f.datasetTypes",
+                id: copy
+            )["Facility"]!
+            let dataset = cloned["investigations"]!.arrayValue![0]["datasets"]!.arrayValue![0]
+            #expect(dataset["type"]?["id"] == cloned["datasetTypes"]!.arrayValue![0]["id"])
+            #expect(dataset["type"]?["id"] != .int(f.datasetType))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func nonRootUsersMayReadButNotWrite(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let f = try await Fixture.make(catalog)

@@ -1,0 +1,83 @@
+/// The parsed form of a query, before names are resolved against the entity model. Both the JPQL form and the
+/// concise form parse into this.
+public struct QuerySyntax: Sendable {
+    public var distinct = false
+    public var select: [Expression] = []
+    public var from: [FromItem] = []
+    public var whereClause: Expression?
+    public var groupBy: [Expression] = []
+    public var having: Expression?
+    public var orderBy: [(Expression, ascending: Bool)] = []
+    public var include: IncludeSyntax?
+    public var offset: Int64 = 0
+    public var limit: Int64?
+}
+
+/// An item of FROM: a root entity with its variable, or a join along a path from a variable.
+public enum FromItem: Sendable {
+    case entity(name: String, variable: String, position: Int)
+    case join(path: [String], variable: String, kind: JoinKind, position: Int)
+}
+
+public enum JoinKind: Sendable {
+    case inner
+    case left
+}
+
+/// INCLUDE 1, or a list of paths each with an optional new variable.
+public enum IncludeSyntax: Sendable {
+    case one(position: Int)
+    case paths([(path: [String], variable: String?, position: Int)])
+    /// The concise form's `INCLUDE Dataset, Datafile`: entity names, joined along the unique paths.
+    case entities([(name: String, position: Int)])
+}
+
+/// An expression or condition.
+public indirect enum Expression: Sendable {
+    case path([String], position: Int)
+    case literal(Literal, position: Int)
+    case parameter(String, position: Int)
+    case unary(String, Expression, position: Int)
+    case binary(String, Expression, Expression, position: Int)
+    case not(Expression, position: Int)
+    case and(Expression, Expression)
+    case or(Expression, Expression)
+    case isNull(Expression, negated: Bool, position: Int)
+    case isEmpty([String], negated: Bool, position: Int)
+    case between(Expression, Expression, Expression, negated: Bool, position: Int)
+    case like(Expression, Expression, escape: Expression?, negated: Bool, position: Int)
+    case inList(Expression, [Expression], negated: Bool, position: Int)
+    case inQuery(Expression, QuerySyntax, negated: Bool, position: Int)
+    case memberOf(Expression, [String], negated: Bool, position: Int)
+    case exists(QuerySyntax, negated: Bool, position: Int)
+    /// `x op ANY|ALL|SOME (subquery)`.
+    case quantified(String, Expression, quantifier: String, QuerySyntax, position: Int)
+    case subquery(QuerySyntax, position: Int)
+    case function(String, [Expression], position: Int)
+    case aggregate(String, Expression, distinct: Bool, position: Int)
+    /// TRIM([LEADING|TRAILING|BOTH] [character] FROM s).
+    case trim(String, Expression?, Expression, position: Int)
+
+    public var position: Int {
+        switch self {
+        case .path(_, let p), .literal(_, let p), .parameter(_, let p), .unary(_, _, let p), .binary(_, _, _, let p),
+            .not(_, let p), .isNull(_, _, let p), .isEmpty(_, _, let p), .between(_, _, _, _, let p),
+            .like(_, _, _, _, let p), .inList(_, _, _, let p), .inQuery(_, _, _, let p), .memberOf(_, _, _, let p),
+            .exists(_, _, let p), .quantified(_, _, _, _, let p), .subquery(_, let p), .function(_, _, let p),
+            .aggregate(_, _, _, let p), .trim(_, _, _, let p):
+            return p
+        case .and(let left, _), .or(let left, _):
+            return left.position
+        }
+    }
+}
+
+public enum Literal: Sendable, Equatable {
+    case integer(Int64)
+    case real(Double)
+    case string(String)
+    case boolean(Bool)
+    case timestamp(String)
+    /// `org.icatproject.ParameterValueType.NUMERIC`: the enumeration's name and the value.
+    case enumeration(String, String)
+}

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# End-to-end check of the built server, as a client sees it.
+#
+#   Tools/e2e.sh
+#
+# For each database (SQLite in a temporary directory, then a fresh database in the
+# throwaway PostgreSQL cluster of Tools/pg-test-cluster.sh), this starts the built
+# server on a free port, waits for GET /health, runs Tools/rpc-smoke.py against it
+# twice (the second run shows it can repeat against the same data), then sends
+# SIGTERM and checks that the server exits with status 0 within 10 s and that its
+# request log lines carry a request id (hb.request.id).
+#
+# Prints `ok   <name>` / `FAIL <name>: ...` per check and ends with
+# `N passed, M failed` summed over everything; exits 1 if anything failed.
+#
+# Environment:
+#   ICAT_BIN   the server binary (default .build/debug/icat); it is not built here.
+#
+# The PostgreSQL cluster is stopped on exit only if this script started it; the
+# database it created is always dropped.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO_ROOT"
+
+ICAT_BIN="${ICAT_BIN:-.build/debug/icat}"
+readonly HEALTH_TIMEOUT=30
+readonly STOP_TIMEOUT=10
+
+PASSED=0
+FAILED=0
+WORK=""
+SERVER_PID=""
+PG_STARTED_HERE=0
+PG_ADMIN_URL=""
+PG_DB=""
+
+log() { echo "==> $*" >&2; }
+ok() {
+    PASSED=$((PASSED + 1))
+    echo "ok   $*"
+}
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL $*"
+}
+
+stop_server_hard() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        local i
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+
+drop_pg_database() {
+    if [[ -n "$PG_DB" && -n "$PG_ADMIN_URL" ]]; then
+        psql -X -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+            log "warning: could not drop database $PG_DB"
+        PG_DB=""
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    stop_server_hard
+    drop_pg_database
+    if ((PG_STARTED_HERE)); then
+        Tools/pg-test-cluster.sh stop >/dev/null 2>&1 || log "warning: could not stop the PostgreSQL cluster"
+        PG_STARTED_HERE=0
+    fi
+    if [[ -n "$WORK" && -d "$WORK" ]]; then rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+http_status() {
+    curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
+}
+
+# run_database LABEL DATABASE_URL DIR
+run_database() {
+    local label="$1" db_url="$2" dir="$3"
+    local port server_log="$dir/server.log" url
+    port="$(free_port)"
+    url="http://127.0.0.1:$port"
+    mkdir -p "$dir/files"
+
+    log "[$label] starting $ICAT_BIN on port $port"
+    "$ICAT_BIN" serve --database "$db_url" --storage "$dir/files" --port "$port" >"$server_log" 2>&1 &
+    SERVER_PID=$!
+
+    local deadline=$((SECONDS + HEALTH_TIMEOUT)) up=0
+    while ((SECONDS < deadline)); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+        if [[ "$(http_status "$url/health")" == 200 ]]; then
+            up=1
+            break
+        fi
+        sleep 0.2
+    done
+    if ((!up)); then
+        fail "[$label] server answers GET /health within ${HEALTH_TIMEOUT}s: it did not; last log lines:"
+        tail -n 20 "$server_log" | sed 's/^/    /'
+        stop_server_hard
+        return 0
+    fi
+    ok "[$label] server answers GET /health within ${HEALTH_TIMEOUT}s"
+
+    local run out summary p m smoke_rc
+    for run in 1 2; do
+        out="$dir/smoke-$run.out"
+        smoke_rc=0
+        python3 Tools/rpc-smoke.py --url "$url" >"$out" 2>&1 || smoke_rc=$?
+        sed "s/^\(ok  \|FAIL\) /\1 [$label #$run] /" "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$' || true
+        summary="$(tail -n 1 "$out")"
+        if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+            p="${BASH_REMATCH[1]}"
+            m="${BASH_REMATCH[2]}"
+            PASSED=$((PASSED + p))
+            FAILED=$((FAILED + m))
+            if ((m == 0 && smoke_rc != 0)) || ((m > 0 && smoke_rc == 0)); then
+                fail "[$label #$run] rpc-smoke.py exit status matches its summary: status $smoke_rc with '$summary'"
+            fi
+        else
+            fail "[$label #$run] rpc-smoke.py ends with 'N passed, M failed': exit status $smoke_rc, last line '$summary'"
+        fi
+    done
+
+    # Graceful shutdown: SIGTERM, exit within STOP_TIMEOUT with status 0.
+    local pid="$SERVER_PID" status=0 exited=0
+    kill -TERM "$pid"
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while ((SECONDS < deadline)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            exited=1
+            break
+        fi
+        sleep 0.1
+    done
+    # A zombie still answers kill -0 until reaped; wait reaps it (immediately if it has exited).
+    if ((!exited)) && [[ "$(ps -o stat= -p "$pid" 2>/dev/null || true)" == Z* ]]; then exited=1; fi
+    if ((exited)); then
+        wait "$pid" || status=$?
+        SERVER_PID=""
+        if ((status == 0)); then
+            ok "[$label] SIGTERM: server exits with status 0 within ${STOP_TIMEOUT}s"
+        else
+            fail "[$label] SIGTERM: server exits with status 0 within ${STOP_TIMEOUT}s: exit status $status; last log lines:"
+            tail -n 10 "$server_log" | sed 's/^/    /'
+        fi
+    else
+        fail "[$label] SIGTERM: server exits with status 0 within ${STOP_TIMEOUT}s: still running after ${STOP_TIMEOUT}s"
+        stop_server_hard
+    fi
+
+    # Request logging: every request-scoped line carries a non-empty hb.request.id.
+    local with_id without_id
+    with_id="$(grep -c -E 'hb\.request\.id=[^ ]+' "$server_log" || true)"
+    without_id="$(grep -E 'hb\.request\.|\[Hummingbird\] Request' "$server_log" | grep -v -c -E 'hb\.request\.id=[^ ]+' || true)"
+    if ((with_id >= 20 && without_id == 0)); then
+        ok "[$label] request log lines carry hb.request.id ($with_id lines)"
+    else
+        fail "[$label] request log lines carry hb.request.id: $with_id lines with an id, $without_id request lines without"
+        grep -E 'hb\.request\.|\[Hummingbird\] Request' "$server_log" | grep -v -E 'hb\.request\.id=[^ ]+' | head -n 5 |
+            sed 's/^/    /' || true
+    fi
+}
+
+main() {
+    if [[ ! -x "$ICAT_BIN" ]]; then
+        fail "server binary $ICAT_BIN exists (set ICAT_BIN, or build it first)"
+        echo "$PASSED passed, $FAILED failed"
+        exit 1
+    fi
+    command -v python3 >/dev/null || {
+        echo "error: python3 is required" >&2
+        exit 1
+    }
+    command -v curl >/dev/null || {
+        echo "error: curl is required" >&2
+        exit 1
+    }
+
+    WORK="$(mktemp -d "${TMPDIR:-/tmp}/icat-e2e.XXXXXX")"
+
+    # --- SQLite ---
+    mkdir -p "$WORK/sqlite"
+    run_database sqlite "sqlite:$WORK/sqlite/catalog.sqlite" "$WORK/sqlite"
+
+    # --- PostgreSQL ---
+    local cluster_url
+    if ! Tools/pg-test-cluster.sh status >/dev/null 2>&1; then PG_STARTED_HERE=1; fi
+    if cluster_url="$(Tools/pg-test-cluster.sh start | tail -n 1)" && [[ "$cluster_url" == postgres://* ]]; then
+        PG_ADMIN_URL="$cluster_url"
+        local db="e2e_$(date +%s)_$$_$RANDOM"
+        if psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null; then
+            PG_DB="$db"
+            mkdir -p "$WORK/postgres"
+            run_database postgres "${PG_ADMIN_URL%/*}/$PG_DB" "$WORK/postgres"
+            drop_pg_database
+        else
+            fail "[postgres] create a fresh database $db in $PG_ADMIN_URL"
+        fi
+    else
+        fail "[postgres] start the test cluster (Tools/pg-test-cluster.sh start)"
+    fi
+    if ((PG_STARTED_HERE)); then
+        Tools/pg-test-cluster.sh stop >/dev/null 2>&1 || log "warning: could not stop the PostgreSQL cluster"
+        PG_STARTED_HERE=0
+    fi
+
+    echo "$PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main "$@"
