@@ -37,11 +37,13 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedFiles"]
         ),
-        // The database drivers (PostgreSQL, SQLite), SQL dialects, DDL and migrations.
+        // SQL as values: dialects, bound values, statements and fragments. No database code.
+        .target(name: "CatalogSQL", swiftSettings: swiftSettings),
+        // The database drivers (PostgreSQL, SQLite), DDL and migrations.
         .target(
             name: "CatalogStore",
             dependencies: [
-                "CatalogSchema",
+                "CatalogSchema", "CatalogSQL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -51,12 +53,12 @@ let package = Package(
             plugins: ["EmbedFiles"]
         ),
         // The ICAT query language: tokens, syntax, and its compilation to SQL for each dialect.
-        .target(name: "CatalogQuery", dependencies: ["CatalogSchema", "CatalogStore"], swiftSettings: swiftSettings),
+        .target(name: "CatalogQuery", dependencies: ["CatalogSchema", "CatalogSQL"], swiftSettings: swiftSettings),
         // The catalog: sessions, authenticators, entity operations, validation. Knows nothing of HTTP.
         .target(
             name: "Catalog",
             dependencies: [
-                "CatalogSchema", "CatalogStore", "CatalogQuery", "JSONValue",
+                "CatalogSchema", "CatalogSQL", "CatalogStore", "CatalogQuery", "JSONValue",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -84,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "icat",
             dependencies: [
-                "CatalogServer", "Catalog", "CatalogStore", "CatalogSchema",
+                "CatalogServer", "Catalog", "CatalogSQL", "CatalogStore", "CatalogSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -92,14 +94,28 @@ let package = Package(
         // Benchmarks print figures; they are not tests.
         .executableTarget(
             name: "icat-benchmark",
-            dependencies: ["Catalog", "CatalogStore", "CatalogRPC", "JSONValue"],
+            dependencies: ["Catalog", "CatalogSQL", "CatalogStore", "CatalogRPC", "JSONValue"],
             path: "Tools/Benchmarks",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "icat-query-benchmark",
+            dependencies: ["Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue"],
+            path: "Tools/QueryBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        // A libFuzzer target over the query tokenizer, parser and compiler (Tools/fuzz-query.sh builds and runs it).
+        .executableTarget(
+            name: "icat-query-fuzzer",
+            dependencies: ["CatalogQuery", "CatalogSchema", "CatalogSQL"],
+            path: "Tools/QueryFuzzer",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CatalogTests",
             dependencies: [
-                "Catalog", "CatalogStore", "CatalogSchema", "JSONValue", "JSONRPC", "CatalogRPC", "CatalogServer",
+                "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
+                "CatalogRPC", "CatalogServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,3 +1,4 @@
+import CatalogQuery
 import CatalogSchema
 import CatalogStore
 import Foundation
@@ -20,6 +21,7 @@ public final class Catalog: Sendable {
     let writer: EntityWriter
     let reader: EntityReader
     let codec: EntityCodec
+    let searcher: Searcher
     let logger: Logger
 
     /// A catalog over a database whose schema is already migrated (see `Migrator`).
@@ -33,6 +35,12 @@ public final class Catalog: Sendable {
         self.writer = EntityWriter(model: model, logger: logger)
         self.reader = EntityReader(model: model)
         self.codec = EntityCodec(model: model)
+        self.searcher = Searcher(
+            model: model,
+            reader: reader,
+            maxEntities: configuration.maxEntities,
+            logger: logger
+        )
         self.logger = logger
     }
 
@@ -173,14 +181,29 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// What a query in ICAT's language finds: entities (wrapped), values, or arrays of several select items.
+    public func search(sessionId: String, query: String) async throws(CatalogError) -> JSON {
+        let user = try await userName(sessionId: sessionId)
+        return try await perform {
+            try await database.withConnection { connection in
+                try await searcher.search(query, userName: user, on: connection)
+            }
+        }
+    }
+
     /// One object by id, with what the query's INCLUDE asks for.
     public func get(sessionId: String, query: String, id: Int64) async throws(CatalogError) -> JSON {
         let user = try await userName(sessionId: sessionId)
-        let parsed = try GetQuery(query, model: model)
-        try gatekeeper.check(.read, to: parsed.entity.name, by: user)
+        let resolved: (entity: EntityDefinition, include: IncludeTree)
+        do {
+            resolved = try QueryCompiler(model: model, dialect: database.dialect).resolveGet(query)
+        } catch {
+            throw CatalogError(.badParameter, error.description)
+        }
+        try gatekeeper.check(.read, to: resolved.entity.name, by: user)
         return try await perform {
             try await database.withConnection { connection in
-                try await reader.get(parsed.entity, id: id, include: parsed.include, on: connection)
+                try await reader.get(resolved.entity, id: id, include: resolved.include, on: connection)
             }
         }
     }

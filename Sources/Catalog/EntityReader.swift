@@ -1,3 +1,4 @@
+import CatalogQuery
 import CatalogSchema
 import CatalogStore
 import JSONValue

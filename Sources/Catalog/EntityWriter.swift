@@ -1,3 +1,4 @@
+import CatalogSQL
 import CatalogSchema
 import CatalogStore
 import Foundation

@@ -22,6 +22,21 @@ public struct Parser {
         return query
     }
 
+    /// The query `get` takes: `Entity [variable] [INCLUDE 1 | INCLUDE path [variable], ...]`.
+    public static func parseGet(_ text: String) throws(QueryError) -> GetSyntax {
+        var parser = Parser(tokens: try Lexer.tokens(text))
+        let (name, position) = try parser.expectName("an entity name")
+        guard name.count == 1 else { throw QueryError("Expected an entity name", at: position) }
+        var variable: String?
+        if case .name = parser.peek.kind { variable = try parser.expectVariable() }
+        var include: IncludeSyntax?
+        if parser.accept(keyword: "INCLUDE") { include = try parser.parseInclude(concise: false) }
+        guard case .end = parser.peek.kind else {
+            throw QueryError("Unexpected \(parser.describe(parser.peek)) in a get query", at: parser.peek.position)
+        }
+        return GetSyntax(entity: name[0], position: position, variable: variable, include: include)
+    }
+
     init(tokens: [Token]) {
         self.tokens = tokens
     }

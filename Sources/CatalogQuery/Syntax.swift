@@ -81,3 +81,11 @@ public enum Literal: Sendable, Equatable {
     /// `org.icatproject.ParameterValueType.NUMERIC`: the enumeration's name and the value.
     case enumeration(String, String)
 }
+
+/// The query of `get`: an entity, an optional variable and an optional INCLUDE.
+public struct GetSyntax: Sendable {
+    public let entity: String
+    public let position: Int
+    public let variable: String?
+    public let include: IncludeSyntax?
+}

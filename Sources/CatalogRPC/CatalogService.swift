@@ -125,6 +125,22 @@ public enum CatalogService {
                 return .array(ids.map(JSON.int))
             },
             RPCMethod(
+                name: "search",
+                summary: "What a query in ICAT's language finds.",
+                params: [
+                    sessionId,
+                    RPCParameter(
+                        "query",
+                        Schema.string,
+                        description:
+                            "JPQL form (SELECT ds FROM Dataset ds WHERE ...) or concise form (Dataset [name='x'])"
+                    ),
+                ],
+                result: ["type": "array"]
+            ) { params, _ in
+                try await catalog.search(sessionId: try params.string("sessionId"), query: try params.string("query"))
+            },
+            RPCMethod(
                 name: "get",
                 summary: "One object by id, with what the query's INCLUDE names.",
                 params: [

@@ -1,3 +1,4 @@
+import CatalogSQL
 import Logging
 
 /// A connection, or a transaction on one, through which statements run.

@@ -1,3 +1,4 @@
+import CatalogSQL
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import CatalogSQL
 import Foundation
 import GRDB
 import Logging
@@ -24,6 +25,8 @@ public final class SQLiteDatabase: Database {
         configuration.maximumReaderCount = 8
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // LIKE is case-sensitive on PostgreSQL and in ICAT; SQLite's default is not.
+            try db.execute(sql: "PRAGMA case_sensitive_like = ON")
         }
         self.logger = logger
         do {

@@ -1,3 +1,4 @@
+import CatalogSQL
 import CatalogSchema
 
 /// The SQL tables, constraints and indexes that hold an entity model, per dialect.

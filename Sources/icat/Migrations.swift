@@ -1,4 +1,5 @@
 import ArgumentParser
+import CatalogSQL
 import CatalogSchema
 import CatalogStore
 import Foundation

@@ -1,5 +1,6 @@
 import Catalog
 import CatalogRPC
+import CatalogSQL
 import CatalogStore
 import Foundation
 import JSONRPC

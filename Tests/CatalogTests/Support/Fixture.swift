@@ -1,4 +1,5 @@
 import Catalog
+import CatalogSQL
 import CatalogStore
 import JSONValue
 

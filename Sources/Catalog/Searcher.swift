@@ -1,0 +1,126 @@
+import CatalogQuery
+import CatalogSQL
+import CatalogSchema
+import CatalogStore
+import JSONValue
+import Logging
+
+/// Runs searches: compiles the query for the connection's database, reads the rows, loads what INCLUDE asks for,
+/// and writes the contract's JSON.
+struct Searcher: Sendable {
+    let model: EntityModel
+    let reader: EntityReader
+    let maxEntities: Int
+    let logger: Logger
+
+    func search(
+        _ text: String,
+        userName: String,
+        restriction: (any QueryRestriction)? = nil,
+        on connection: any DatabaseConnection
+    ) async throws -> JSON {
+        let compiler = QueryCompiler(model: model, dialect: connection.dialect)
+        let compiled: CompiledQuery
+        do {
+            compiled = try compiler.compile(
+                text,
+                userName: userName,
+                maximumRows: maxEntities + 1,
+                restriction: restriction
+            )
+        } catch {
+            throw CatalogError(.badParameter, error.description)
+        }
+        let rows: [SQLRow]
+        do {
+            rows = try await connection.query(compiled.sql.statement(connection.dialect))
+        } catch {
+            guard error.kind == .other else { throw error }
+            // The compiler checks what the databases would refuse; what still slips through is a query that
+            // cannot be run, reported without the database's words.
+            logger.warning("query refused by the database: \(error.message); query: \(text)")
+            throw CatalogError(
+                .badParameter,
+                "The query cannot be run on this catalog's database: check the types it compares"
+            )
+        }
+        if rows.count > maxEntities {
+            throw tooMany()
+        }
+        var objects: [StoredObject] = []
+        var results: [JSON] = []
+        results.reserveCapacity(rows.count)
+        let codec = reader.codec
+        for row in rows {
+            var column = 0
+            var values: [JSON] = []
+            for item in compiled.items {
+                switch item {
+                case .entity(let entity):
+                    let slice = SQLRow(Array(row.values[column..<(column + entity.columns.count)]))
+                    if slice[0].isNull {
+                        values.append(.null)
+                    } else {
+                        let object = EntityTable(entity: entity, dialect: connection.dialect).object(from: slice)
+                        objects.append(object)
+                        values.append(.object([entity.name: .object(codec.members(of: object))]))
+                    }
+                case .value(let kind):
+                    values.append(Self.json(row[column], kind: kind, codec: codec))
+                }
+                column += item.columnCount
+            }
+            results.append(values.count == 1 ? values[0] : .array(values))
+        }
+        if !compiled.include.isEmpty, case .entity(let entity)? = compiled.items.first {
+            let expanded = try await reader.expand(objects, of: entity, include: compiled.include, on: connection)
+            var included = 0
+            results = results.map { result in
+                guard case .object(let wrapper) = result, let id = wrapper[entity.name]?["id"]?.int64Value,
+                    let members = expanded[id]
+                else { return result }
+                included += Self.relatedCount(members)
+                return .object([entity.name: .object(members)])
+            }
+            if results.count + included > maxEntities { throw tooMany() }
+        }
+        return .array(results)
+    }
+
+    private func tooMany() -> CatalogError {
+        CatalogError(
+            .validation,
+            "The search would return more than maxEntities (\(maxEntities)) objects; narrow it, or page it with LIMIT"
+        )
+    }
+
+    /// How many related objects the members hold, at any depth.
+    static func relatedCount(_ members: [String: JSON]) -> Int {
+        var count = 0
+        for value in members.values {
+            switch value {
+            case .object(let related):
+                count += 1 + relatedCount(related)
+            case .array(let items):
+                for case .object(let related) in items { count += 1 + relatedCount(related) }
+            default:
+                continue
+            }
+        }
+        return count
+    }
+
+    static func json(_ value: SQLValue, kind: ValueKind, codec: EntityCodec) -> JSON {
+        if value.isNull { return .null }
+        switch kind {
+        case .attribute(let type): return codec.json(of: value, type: type) ?? .null
+        case .integer: return value.int64Value.map(JSON.int) ?? value.doubleValue.map(JSON.double) ?? .null
+        case .real: return value.doubleValue.map(JSON.double) ?? .null
+        case .string: return value.stringValue.map(JSON.string) ?? .null
+        case .boolean: return value.boolValue.map(JSON.bool) ?? .null
+        case .timestamp:
+            return value.dateValue.map { .string(EntityCodec.formatDate($0)) } ?? value.stringValue.map(JSON.string)
+                ?? .null
+        }
+    }
+}

@@ -1,0 +1,460 @@
+import CatalogSQL
+import CatalogSchema
+import Foundation
+
+/// The state of one compilation: alias numbering, the caller, and the dialect.
+final class CompilationContext {
+    let model: EntityModel
+    let dialect: SQLDialect
+    let userName: String
+    let restriction: (any QueryRestriction)?
+    private var aliasCount = 0
+
+    init(model: EntityModel, dialect: SQLDialect, userName: String, restriction: (any QueryRestriction)?) {
+        self.model = model
+        self.dialect = dialect
+        self.userName = userName
+        self.restriction = restriction
+    }
+
+    func q(_ identifier: String) -> String { dialect.quote(identifier) }
+
+    func newAlias() -> String {
+        defer { aliasCount += 1 }
+        return "t\(aliasCount)"
+    }
+
+    func entity(named name: String, at position: Int) throws(QueryError) -> EntityDefinition {
+        guard let entity = model.entity(named: name) else {
+            throw QueryError("'\(name)' is not an entity type", at: position)
+        }
+        return entity
+    }
+
+    // MARK: Queries
+
+    func compileTop(_ syntax: QuerySyntax, maximumRows: Int?) throws(QueryError) -> CompiledQuery {
+        let scope = Scope(parent: nil)
+        try compileFrom(syntax.from, in: scope, isSubquery: false)
+        var conditions: [SQLFragment] = []
+        if let whereClause = syntax.whereClause {
+            conditions.append(try condition(whereClause, in: scope))
+        }
+        var items: [ResultItem] = []
+        var selectSQL: [SQLFragment] = []
+        var hasAggregate = false
+        var selectedEntityAliases: [(EntityDefinition, String)] = []
+        for expression in syntax.select {
+            if containsAggregate(expression) { hasAggregate = true }
+            let compiled = try compile(expression, in: scope)
+            switch compiled.type {
+            case .entity(let entity, let reference):
+                let alias = self.alias(for: reference, entity: entity, in: scope)
+                selectedEntityAliases.append((entity, alias))
+                var columns = SQLFragment()
+                for (index, field) in entity.columns.enumerated() {
+                    if index > 0 { columns.append(", ") }
+                    columns.append("\(alias).\(q(field.column!))")
+                }
+                selectSQL.append(columns)
+                items.append(.entity(entity))
+            case .value(let kind):
+                selectSQL.append(compiled.sql)
+                items.append(.value(kind))
+            case .untypedString:
+                selectSQL.append(compiled.sql)
+                items.append(.value(.string))
+            }
+        }
+        if let restriction {
+            for (entity, alias) in selectedEntityAliases {
+                if let extra = restriction.condition(for: entity, alias: alias) { conditions.append(extra) }
+            }
+        }
+        var groupBy: [SQLFragment] = []
+        for expression in syntax.groupBy {
+            let compiled = try compile(expression, in: scope)
+            if case .entity(let entity, let reference) = compiled.type {
+                groupBy.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
+            } else {
+                groupBy.append(compiled.sql)
+            }
+        }
+        var having: SQLFragment?
+        if let havingClause = syntax.having { having = try condition(havingClause, in: scope) }
+        var orderBy: [(key: SQLFragment, ascending: Bool)] = []
+        for (expression, ascending) in syntax.orderBy {
+            let compiled = try compile(expression, in: scope)
+            switch compiled.type {
+            case .entity(let entity, let reference):
+                orderBy.append(
+                    (SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"), ascending)
+                )
+            default:
+                orderBy.append((compiled.sql, ascending))
+            }
+        }
+        let isAggregate = hasAggregate && syntax.groupBy.isEmpty
+        // Results without an order are given one, so that paging with LIMIT is stable.
+        if orderBy.isEmpty, !hasAggregate, syntax.groupBy.isEmpty, let (_, alias) = selectedEntityAliases.first,
+            selectedEntityAliases.count == items.count
+        {
+            orderBy.append((SQLFragment("\(alias).\(q("id"))"), true))
+        }
+
+        let include = try includeTree(syntax, items: items)
+
+        var sql = SQLFragment("SELECT ")
+        if syntax.distinct { sql.append("DISTINCT ") }
+        for (index, fragment) in selectSQL.enumerated() {
+            if index > 0 { sql.append(", ") }
+            sql.append(fragment)
+        }
+        if syntax.distinct {
+            // SELECT DISTINCT needs its ORDER BY keys among the selected columns; they are read and ignored.
+            for (key, _) in orderBy {
+                sql.append(", ")
+                sql.append(key)
+            }
+        }
+        sql.append(" FROM ")
+        sql.append(joinedFrom(scope))
+        conditions.append(contentsOf: scope.correlations)
+        if !conditions.isEmpty {
+            sql.append(" WHERE ")
+            sql.append(conjunction(conditions))
+        }
+        if !groupBy.isEmpty {
+            sql.append(" GROUP BY ")
+            sql.append(list(groupBy))
+        }
+        if let having {
+            sql.append(" HAVING ")
+            sql.append(having)
+        }
+        if !orderBy.isEmpty {
+            sql.append(" ORDER BY ")
+            sql.append(list(orderBy.map { $0.key + ($0.ascending ? " ASC" : " DESC") }))
+        }
+        var limit = syntax.limit
+        if let maximumRows { limit = min(limit ?? Int64(maximumRows), Int64(maximumRows)) }
+        if isAggregate {
+            // One row whatever LIMIT says, unless the offset skips it.
+            if syntax.offset > 0 || limit == 0 {
+                sql.append(" LIMIT 0")
+            }
+        } else if let limit {
+            sql.append(" LIMIT ")
+            sql.bind(.integer(max(0, limit)))
+            if syntax.offset > 0 {
+                sql.append(" OFFSET ")
+                sql.bind(.integer(syntax.offset))
+            }
+        } else if syntax.offset > 0 {
+            sql.append(dialect == .sqlite ? " LIMIT -1 OFFSET " : " OFFSET ")
+            sql.bind(.integer(syntax.offset))
+        }
+        return CompiledQuery(sql: sql, items: items, include: include, isAggregate: isAggregate)
+    }
+
+    func list(_ fragments: [SQLFragment]) -> SQLFragment {
+        var result = SQLFragment()
+        for (index, fragment) in fragments.enumerated() {
+            if index > 0 { result.append(", ") }
+            result.append(fragment)
+        }
+        return result
+    }
+
+    func conjunction(_ fragments: [SQLFragment]) -> SQLFragment {
+        var result = SQLFragment()
+        for (index, fragment) in fragments.enumerated() {
+            if index > 0 { result.append(" AND ") }
+            result.append("(")
+            result.append(fragment)
+            result.append(")")
+        }
+        return result
+    }
+
+    func joinedFrom(_ scope: Scope) -> SQLFragment {
+        var result = SQLFragment()
+        for (index, item) in scope.from.enumerated() {
+            if index > 0 { result.append(" ") }
+            result.append(item)
+        }
+        return result
+    }
+
+    /// A subquery: `SELECT <its single item> FROM ... WHERE ...`, or `SELECT 1 ...` for EXISTS.
+    func compileSubquery(
+        _ syntax: QuerySyntax,
+        in outer: Scope,
+        position: Int,
+        extraCondition: ((Compiled, Scope) throws(QueryError) -> SQLFragment)? = nil,
+        selectOne: Bool = false
+    ) throws(QueryError) -> Compiled {
+        guard syntax.include == nil else { throw QueryError("INCLUDE is not allowed in a subquery", at: position) }
+        guard syntax.limit == nil, syntax.offset == 0 else {
+            throw QueryError("LIMIT is not allowed in a subquery", at: position)
+        }
+        guard syntax.select.count == 1 else { throw QueryError("A subquery must select one item", at: position) }
+        let scope = Scope(parent: outer)
+        try compileFrom(syntax.from, in: scope, isSubquery: true)
+        var conditions: [SQLFragment] = []
+        if let whereClause = syntax.whereClause { conditions.append(try condition(whereClause, in: scope)) }
+        var item = try compile(syntax.select[0], in: scope)
+        if case .entity(let entity, let reference) = item.type {
+            let alias = self.alias(for: reference, entity: entity, in: scope)
+            item = Compiled(sql: SQLFragment("\(alias).\(q("id"))"), type: .entity(entity, .alias(alias)))
+        }
+        if let extraCondition { conditions.append(try extraCondition(item, scope)) }
+        var sql = SQLFragment("(SELECT ")
+        if syntax.distinct { sql.append("DISTINCT ") }
+        sql.append(selectOne ? SQLFragment("1") : item.sql)
+        sql.append(" FROM ")
+        sql.append(joinedFrom(scope))
+        conditions.append(contentsOf: scope.correlations)
+        if !conditions.isEmpty {
+            sql.append(" WHERE ")
+            sql.append(conjunction(conditions))
+        }
+        if !syntax.groupBy.isEmpty {
+            var groups: [SQLFragment] = []
+            for expression in syntax.groupBy { groups.append(try compile(expression, in: scope).sql) }
+            sql.append(" GROUP BY ")
+            sql.append(list(groups))
+        }
+        if let having = syntax.having {
+            sql.append(" HAVING ")
+            sql.append(try condition(having, in: scope))
+        }
+        sql.append(")")
+        return Compiled(sql: sql, type: item.type)
+    }
+
+    func containsAggregate(_ expression: Expression) -> Bool {
+        switch expression {
+        case .aggregate: return true
+        case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _): return containsAggregate(e)
+        case .binary(_, let a, let b, _), .and(let a, let b), .or(let a, let b):
+            return containsAggregate(a) || containsAggregate(b)
+        case .function(_, let arguments, _): return arguments.contains(where: containsAggregate)
+        default: return false
+        }
+    }
+
+    // MARK: FROM
+
+    func compileFrom(_ items: [FromItem], in scope: Scope, isSubquery: Bool) throws(QueryError) {
+        for (index, item) in items.enumerated() {
+            switch item {
+            case .entity(let name, let variable, let position):
+                let entity = try self.entity(named: name, at: position)
+                try declare(variable, entity: entity, in: scope, at: position)
+                let alias = scope.variables[variable]!.alias
+                let table = "\(q(entity.table)) \(alias)"
+                scope.from.append(
+                    SQLFragment(index == 0 ? table : (dialect == .sqlite ? "CROSS JOIN " : "CROSS JOIN ") + table)
+                )
+            case .join(let path, let variable, let kind, let position):
+                if path.first == "<->" {
+                    try joinRelated(path[1], variable: variable, in: scope, at: position)
+                    continue
+                }
+                guard let start = scope.lookup(path[0]) else {
+                    throw QueryError("'\(path[0])' is not a defined variable", at: position)
+                }
+                var entity = start.entity
+                var alias = start.alias
+                for (stepIndex, step) in path.dropFirst().enumerated() {
+                    guard let field = entity.field(named: step), let targetName = field.target else {
+                        throw QueryError("'\(step)' is not a relation of \(entity.name)", at: position)
+                    }
+                    let target = model.entity(named: targetName)!
+                    let isLast = stepIndex == path.count - 2
+                    if !isLast {
+                        guard field.isOne else {
+                            throw QueryError(
+                                "Cannot navigate through the collection '\(step)' of \(entity.name)",
+                                at: position
+                            )
+                        }
+                        alias = implicitJoin(from: alias, field: field, in: scope)
+                        entity = target
+                        continue
+                    }
+                    let newAlias = newAlias()
+                    let on: String
+                    switch field.kind {
+                    case .one: on = "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
+                    case .many(_, let inverse, _):
+                        on = "\(newAlias).\(q(target.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
+                    case .attribute: on = ""
+                    }
+                    if index == 0 && isSubquery {
+                        // `FROM ds.datafiles df` in a subquery: a new table correlated with the outer variable.
+                        scope.from.append(SQLFragment("\(q(target.table)) \(newAlias)"))
+                        scope.correlations.append(SQLFragment(on))
+                    } else {
+                        scope.from.append(
+                            SQLFragment(
+                                "\(kind == .left ? "LEFT JOIN" : "JOIN") \(q(target.table)) \(newAlias) ON \(on)"
+                            )
+                        )
+                    }
+                    try declare(variable, entity: target, alias: newAlias, in: scope, at: position)
+                }
+            }
+        }
+    }
+
+    func declare(
+        _ variable: String,
+        entity: EntityDefinition,
+        alias: String? = nil,
+        in scope: Scope,
+        at position: Int
+    ) throws(QueryError) {
+        guard scope.variables[variable] == nil else {
+            throw QueryError("The variable '\(variable)' is defined twice", at: position)
+        }
+        if model.entity(named: variable) != nil, !variable.hasPrefix("$") {
+            // ICAT allows this, and so do we; nothing to do.
+        }
+        scope.variables[variable] = Variable(entity: entity, alias: alias ?? newAlias())
+    }
+
+    /// The alias of an entity reached by a path: joins the referenced table when only its key was at hand.
+    func alias(for reference: EntityReference, entity: EntityDefinition, in scope: Scope) -> String {
+        switch reference {
+        case .alias(let alias): return alias
+        case .foreignKey(let parentAlias, let field): return implicitJoin(from: parentAlias, field: field, in: scope)
+        }
+    }
+
+    /// An inner join along a many-to-one relation, made once per scope and path.
+    func implicitJoin(from alias: String, field: Field, in scope: Scope) -> String {
+        let key = "\(alias).\(field.name)"
+        if let existing = scope.implicitJoins[key] { return existing }
+        let target = model.entity(named: field.target!)!
+        let newAlias = newAlias()
+        scope.from.append(
+            SQLFragment("JOIN \(q(target.table)) \(newAlias) ON \(newAlias).\(q("id")) = \(alias).\(q(field.column!))")
+        )
+        scope.implicitJoins[key] = newAlias
+        return newAlias
+    }
+
+    /// The concise form's `<-> Entity`: joins along the unique shortest path from the first entity.
+    func joinRelated(_ name: String, variable: String, in scope: Scope, at position: Int) throws(QueryError) {
+        let target = try entity(named: name, at: position)
+        guard let main = scope.variables["$0"] else { throw QueryError("<-> needs an entity before it", at: position) }
+        let path = try RelationPaths(model: model).uniquePath(from: main.entity, to: target, at: position)
+        var entity = main.entity
+        var alias = main.alias
+        var prefix = "$0"
+        for step in path {
+            let field = entity.field(named: step)!
+            let next = model.entity(named: field.target!)!
+            prefix += "." + step
+            if let existing = scope.implicitJoins[prefix] {
+                alias = existing
+            } else {
+                let newAlias = newAlias()
+                let on: String
+                switch field.kind {
+                case .one: on = "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
+                case .many(_, let inverse, _):
+                    on = "\(newAlias).\(q(next.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
+                case .attribute: on = ""
+                }
+                scope.from.append(SQLFragment("JOIN \(q(next.table)) \(newAlias) ON \(on)"))
+                scope.implicitJoins[prefix] = newAlias
+                alias = newAlias
+            }
+            entity = next
+        }
+        try declare(variable, entity: target, alias: alias, in: scope, at: position)
+    }
+
+    // MARK: INCLUDE
+
+    func includeTree(_ syntax: QuerySyntax, items: [ResultItem]) throws(QueryError) -> IncludeTree {
+        guard let include = syntax.include else { return IncludeTree() }
+        let position: Int
+        switch include {
+        case .one(let p): position = p
+        case .paths(let paths): position = paths.first?.position ?? 0
+        case .entities(let names): position = names.first?.position ?? 0
+        }
+        guard items.count == 1 else { throw QueryError("INCLUDE needs a query that selects one item", at: position) }
+        guard case .entity(let selected) = items[0] else {
+            throw QueryError("INCLUDE needs a query that selects entities, not values", at: position)
+        }
+        switch include {
+        case .one:
+            return .oneLevel(of: selected)
+        case .entities(let names):
+            var tree = IncludeTree()
+            let paths = RelationPaths(model: model)
+            for (name, namePosition) in names {
+                let target = try entity(named: name, at: namePosition)
+                tree.insert(try paths.uniquePath(from: selected, to: target, at: namePosition))
+            }
+            return tree
+        case .paths(let paths):
+            guard case .path(let selectPath, _) = syntax.select[0], selectPath.count == 1 else {
+                throw QueryError("INCLUDE paths must start from the selected variable", at: position)
+            }
+            return try Self.includeTree(paths, root: selected, variable: selectPath[0], model: model)
+        }
+    }
+
+    /// Resolves INCLUDE paths that start from `variable` (the selected one) or from a variable an earlier path
+    /// defined.
+    public static func includeTree(
+        _ paths: [(path: [String], variable: String?, position: Int)],
+        root: EntityDefinition,
+        variable: String,
+        model: EntityModel
+    ) throws(QueryError) -> IncludeTree {
+        var tree = IncludeTree()
+        var variables: [String: (entity: EntityDefinition, path: [String])] = [variable: (root, [])]
+        var seen: Set<[String]> = []
+        for (path, newVariable, position) in paths {
+            guard path.count >= 2 else {
+                throw QueryError(
+                    "INCLUDE path '\(path.joined(separator: "."))' must start with a variable and a relation",
+                    at: position
+                )
+            }
+            guard let start = variables[path[0]] else {
+                throw QueryError(
+                    "INCLUDE path '\(path.joined(separator: "."))' does not start from the selected variable or an INCLUDE variable",
+                    at: position
+                )
+            }
+            var entity = start.entity
+            var full = start.path
+            for step in path.dropFirst() {
+                guard let field = entity.field(named: step), let target = field.target else {
+                    throw QueryError("'\(step)' is not a relation of \(entity.name)", at: position)
+                }
+                full.append(step)
+                entity = model.entity(named: target)!
+            }
+            guard seen.insert(full).inserted else {
+                throw QueryError("INCLUDE path '\(path.joined(separator: "."))' is redundant", at: position)
+            }
+            tree.insert(full)
+            if let newVariable {
+                guard variables[newVariable] == nil else {
+                    throw QueryError("The variable '\(newVariable)' is defined twice", at: position)
+                }
+                variables[newVariable] = (entity, full)
+            }
+        }
+        return tree
+    }
+}

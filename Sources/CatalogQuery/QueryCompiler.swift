@@ -1,0 +1,156 @@
+import CatalogSQL
+import CatalogSchema
+import Foundation
+
+/// What one selected item of a compiled query yields.
+public enum ResultItem: Sendable {
+    /// An entity: its columns, in `EntityDefinition.columns` order.
+    case entity(EntityDefinition)
+    /// One value of the given kind.
+    case value(ValueKind)
+
+    /// How many SQL columns the item takes.
+    public var columnCount: Int {
+        switch self {
+        case .entity(let entity): entity.columns.count
+        case .value: 1
+        }
+    }
+}
+
+/// The kind of a selected value, which says how to read it back from either database.
+public enum ValueKind: Sendable, Equatable {
+    case attribute(AttributeType)
+    case integer
+    case real
+    case string
+    case boolean
+    case timestamp
+}
+
+/// Adds conditions to what a query may return, per selected entity: the hook through which authorization
+/// restricts results to what the caller may read. The condition is SQL over `alias`, the selected entity's
+/// table alias, added to the query's WHERE clause with AND.
+public protocol QueryRestriction: Sendable {
+    func condition(for entity: EntityDefinition, alias: String) -> SQLFragment?
+}
+
+/// A query compiled for one database: the SQL, and how to read its rows.
+public struct CompiledQuery: Sendable {
+    public let sql: SQLFragment
+    public let items: [ResultItem]
+    /// What to load with entity results; empty when nothing.
+    public let include: IncludeTree
+    /// True when the query computes aggregates without GROUP BY, so it always yields exactly one row.
+    public let isAggregate: Bool
+}
+
+/// Resolves a parsed query against the entity model and writes it as SQL for one dialect. Every literal becomes
+/// a bound value.
+public struct QueryCompiler: Sendable {
+    public let model: EntityModel
+    public let dialect: SQLDialect
+
+    public init(model: EntityModel, dialect: SQLDialect) {
+        self.model = model
+        self.dialect = dialect
+    }
+
+    /// Compiles query text for a caller: `:user` is `userName`; `maximumRows`, when given, caps the rows read (the
+    /// caller asks for one more than it allows, to tell an overflow).
+    public func compile(
+        _ text: String,
+        userName: String,
+        maximumRows: Int? = nil,
+        restriction: (any QueryRestriction)? = nil
+    ) throws(QueryError) -> CompiledQuery {
+        try compile(Parser.parse(text), userName: userName, maximumRows: maximumRows, restriction: restriction)
+    }
+
+    public func compile(
+        _ syntax: QuerySyntax,
+        userName: String,
+        maximumRows: Int? = nil,
+        restriction: (any QueryRestriction)? = nil
+    ) throws(QueryError) -> CompiledQuery {
+        let context = CompilationContext(model: model, dialect: dialect, userName: userName, restriction: restriction)
+        return try context.compileTop(syntax, maximumRows: maximumRows)
+    }
+}
+
+/// A variable of a query: the entity it ranges over and its SQL alias.
+struct Variable {
+    let entity: EntityDefinition
+    let alias: String
+}
+
+/// The variables and joins of one SELECT (a query or a subquery), with a link to the enclosing one.
+final class Scope {
+    let parent: Scope?
+    var variables: [String: Variable] = [:]
+    /// FROM items and joins, in order.
+    var from: [SQLFragment] = []
+    /// Conditions that correlate a subquery's first FROM item with its outer variable.
+    var correlations: [SQLFragment] = []
+    /// Implicit joins for path navigation, by "alias.field".
+    var implicitJoins: [String: String] = [:]
+
+    init(parent: Scope?) {
+        self.parent = parent
+    }
+
+    func lookup(_ name: String) -> Variable? {
+        variables[name] ?? parent?.lookup(name)
+    }
+}
+
+/// The type of a compiled expression.
+enum ExpressionType {
+    /// An entity, reached either as a variable/joined alias or as a foreign key not yet joined.
+    case entity(EntityDefinition, EntityReference)
+    case value(ValueKind)
+    /// A value whose kind comes from the other side of a comparison (a string literal that may be a date).
+    case untypedString(String)
+
+    var valueKind: ValueKind? {
+        if case .value(let kind) = self { return kind }
+        if case .untypedString = self { return .string }
+        return nil
+    }
+}
+
+enum EntityReference {
+    case alias(String)
+    case foreignKey(parentAlias: String, field: Field)
+}
+
+struct Compiled {
+    var sql: SQLFragment
+    var type: ExpressionType
+}
+
+extension QueryCompiler {
+    /// Resolves the query of `get`: its entity and what to include.
+    public func resolveGet(_ text: String) throws(QueryError) -> (entity: EntityDefinition, include: IncludeTree) {
+        let syntax = try Parser.parseGet(text)
+        guard let entity = model.entity(named: syntax.entity) else {
+            throw QueryError("'\(syntax.entity)' is not an entity type", at: syntax.position)
+        }
+        switch syntax.include {
+        case nil:
+            return (entity, IncludeTree())
+        case .one?:
+            return (entity, .oneLevel(of: entity))
+        case .paths(let paths)?:
+            guard let variable = syntax.variable else {
+                throw QueryError(
+                    "INCLUDE paths need a variable: e.g. '\(entity.name) x INCLUDE x.relation'",
+                    at: paths[0].position
+                )
+            }
+            return (entity, try CompilationContext.includeTree(paths, root: entity, variable: variable, model: model))
+        case .entities?:
+            throw QueryError("Unexpected INCLUDE form", at: syntax.position)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+print("query benchmark: to be written")

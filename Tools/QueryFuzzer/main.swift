@@ -1,0 +1,1 @@
+// fuzzer: to be written
