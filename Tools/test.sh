@@ -41,8 +41,8 @@ fi
 stop_cluster() {
     local rc=$?
     trap - EXIT
-    if [[ "${ICAT_TEST_KEEP_PG:-}" == 1 ]]; then
-        log "leaving PostgreSQL running (ICAT_TEST_KEEP_PG=1); stop with Tools/pg-test-cluster.sh stop"
+    if [[ "${ICAT_TEST_KEEP_PG:-}" == 1 || "${started_cluster:-0}" == 0 ]]; then
+        log "leaving PostgreSQL running (it was running before, or ICAT_TEST_KEEP_PG=1)"
     else
         Tools/pg-test-cluster.sh stop || true
     fi
@@ -54,6 +54,9 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 log "starting PostgreSQL test cluster"
+# A cluster that was already running (another run in this checkout) is used and left running.
+started_cluster=1
+Tools/pg-test-cluster.sh status >/dev/null 2>&1 && started_cluster=0
 ICAT_TEST_POSTGRES_URL="$(Tools/pg-test-cluster.sh start | tail -n 1)"
 [[ "$ICAT_TEST_POSTGRES_URL" == postgres://* ]] || {
     echo "error: unexpected output from Tools/pg-test-cluster.sh start: $ICAT_TEST_POSTGRES_URL" >&2
@@ -95,10 +98,10 @@ elif (( e2e_rc != 0 )); then
     failed=$(( failed + 1 ))
 fi
 # Stop the cluster now, so that the summary is the last line of the output (the exit trap then has nothing to do).
-if [[ "${ICAT_TEST_KEEP_PG:-}" != 1 ]]; then
+if [[ "${ICAT_TEST_KEEP_PG:-}" != 1 && "$started_cluster" == 1 ]]; then
     Tools/pg-test-cluster.sh stop >&2 || true
-    trap - EXIT
 fi
+trap - EXIT
 echo "$passed passed, $failed failed"
 (( rc != 0 )) && exit "$rc"
 exit "$e2e_rc"
