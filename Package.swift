@@ -66,6 +66,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Authorization rule sets (Rules/*.yaml) and loading them into a catalog.
+        .target(
+            name: "CatalogRuleSets",
+            dependencies: ["JSONValue", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         // JSON-RPC 2.0: requests, responses, a method table and its OpenRPC description. Knows nothing of HTTP.
         .target(name: "JSONRPC", dependencies: ["JSONValue", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         // The catalog's operations as JSON-RPC methods, and the one mapping of catalog errors to JSON-RPC errors.
@@ -86,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "icat",
             dependencies: [
-                "CatalogServer", "Catalog", "CatalogSQL", "CatalogStore", "CatalogSchema",
+                "CatalogServer", "Catalog", "CatalogSQL", "CatalogStore", "CatalogSchema", "CatalogRuleSets", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -115,7 +121,7 @@ let package = Package(
             name: "CatalogTests",
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
-                "CatalogRPC", "CatalogServer",
+                "CatalogRPC", "CatalogServer", "CatalogRuleSets",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

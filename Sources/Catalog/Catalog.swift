@@ -30,7 +30,10 @@ public final class Catalog: Sendable {
         self.model = model
         self.configuration = configuration
         self.database = database
-        self.gatekeeper = Gatekeeper(rootUserNames: configuration.rootUserNames)
+        self.gatekeeper = Gatekeeper(
+            rootUserNames: configuration.rootUserNames,
+            ruleBook: RuleBook(model: model, logger: logger)
+        )
         self.sessions = SessionStore(database: database, lifetime: TimeInterval(configuration.lifetimeMinutes * 60))
         self.writer = EntityWriter(model: model, logger: logger)
         self.reader = EntityReader(model: model)
@@ -134,6 +137,17 @@ public final class Catalog: Sendable {
 
     // MARK: Catalog
 
+    /// The caller of a request, with the authorization rules that apply to them.
+    func caller(sessionId: String) async throws(CatalogError) -> Caller {
+        let session = try await perform { try await sessions.lookup(sessionId) }
+        if gatekeeper.isRoot(session.userName) {
+            return Caller(userName: session.userName, isRoot: true, rules: [:], publicSteps: [])
+        }
+        return try await perform {
+            try await database.withConnection { connection in try await gatekeeper.caller(session, on: connection) }
+        }
+    }
+
     /// Creates an object with its children in one transaction; returns its id.
     public func create(sessionId: String, entity: JSON) async throws(CatalogError) -> Int64 {
         try await createMany(sessionId: sessionId, entities: [entity], batch: false)[0]
@@ -145,12 +159,14 @@ public final class Catalog: Sendable {
     }
 
     private func createMany(sessionId: String, entities: [JSON], batch: Bool) async throws(CatalogError) -> [Int64] {
-        let user = try await userName(sessionId: sessionId)
+        let caller = try await caller(sessionId: sessionId)
         var inputs: [EntityInput] = []
         for (offset, json) in entities.enumerated() {
             do throws(CatalogError) {
                 let input = try codec.decodeWrapped(json)
-                try checkCreate(input, by: user)
+                if case .nothing = caller.scope(.create, of: input.entity.name) {
+                    throw CatalogError.denied(.create, input.entity.name)
+                }
                 inputs.append(input)
             } catch {
                 throw batch ? error.at(offset: offset) : error
@@ -164,58 +180,126 @@ public final class Catalog: Sendable {
                 ids.reserveCapacity(frozen.count)
                 for (offset, input) in frozen.enumerated() {
                     do {
-                        ids.append(try await writer.create(input, user: user, now: now, on: connection))
+                        ids.append(try await writer.create(input, user: caller.userName, now: now, on: connection))
                     } catch let error as CatalogError {
                         throw batch ? error.at(offset: offset) : error
                     }
                 }
+                // ICAT checks CREATE on each top-level object once it is written, inside the transaction.
+                try await checkEach(
+                    .create,
+                    frozen.map(\.entity),
+                    ids: ids,
+                    caller: caller,
+                    batch: batch,
+                    on: connection
+                )
                 return ids
             }
         }
     }
 
-    private func checkCreate(_ input: EntityInput, by user: String) throws(CatalogError) {
-        try gatekeeper.check(.create, to: input.entity.name, by: user)
-        for (_, items) in input.children {
-            for item in items { try checkCreate(item, by: user) }
+    /// Checks `access` to each object (ids[i] of entities[i]), grouped by entity; the first refused one fails with
+    /// its offset.
+    private func checkEach(
+        _ access: AccessType,
+        _ entities: [EntityDefinition],
+        ids: [Int64],
+        caller: Caller,
+        batch: Bool,
+        on connection: any DatabaseConnection
+    ) async throws {
+        guard !caller.isRoot else { return }
+        var byEntity: [String: [Int]] = [:]
+        for (offset, entity) in entities.enumerated() { byEntity[entity.name, default: []].append(offset) }
+        var firstRefused: Int?
+        for (name, offsets) in byEntity {
+            let refused = Set(
+                try await caller.refused(
+                    access,
+                    model.entity(named: name)!,
+                    ids: offsets.map { ids[$0] },
+                    on: connection
+                )
+            )
+            if let offset = offsets.first(where: { refused.contains(ids[$0]) }) {
+                firstRefused = min(firstRefused ?? offset, offset)
+            }
+        }
+        if let offset = firstRefused {
+            let error = CatalogError.denied(access, entities[offset].name)
+            throw batch ? error.at(offset: offset) : error
         }
     }
 
-    /// What a query in ICAT's language finds: entities (wrapped), values, or arrays of several select items.
+    /// What a query in ICAT's language finds among what the caller may read: entities (wrapped), values, or
+    /// arrays of several select items.
     public func search(sessionId: String, query: String) async throws(CatalogError) -> JSON {
-        let user = try await userName(sessionId: sessionId)
+        let caller = try await caller(sessionId: sessionId)
         return try await perform {
             try await database.withConnection { connection in
-                try await searcher.search(query, userName: user, on: connection)
+                try await searcher.search(
+                    query,
+                    userName: caller.userName,
+                    restriction: caller.isRoot ? nil : caller.readRestriction,
+                    caller: caller,
+                    on: connection
+                )
             }
         }
     }
 
-    /// One object by id, with what the query's INCLUDE asks for.
+    /// One object by id, with what the query's INCLUDE asks for (of what the caller may read).
     public func get(sessionId: String, query: String, id: Int64) async throws(CatalogError) -> JSON {
-        let user = try await userName(sessionId: sessionId)
+        let caller = try await caller(sessionId: sessionId)
         let resolved: (entity: EntityDefinition, include: IncludeTree)
         do {
             resolved = try QueryCompiler(model: model, dialect: database.dialect).resolveGet(query)
         } catch {
             throw CatalogError(.badParameter, error.description)
         }
-        try gatekeeper.check(.read, to: resolved.entity.name, by: user)
         return try await perform {
             try await database.withConnection { connection in
-                try await reader.get(resolved.entity, id: id, include: resolved.include, on: connection)
+                try await reader.get(resolved.entity, id: id, include: resolved.include, caller: caller, on: connection)
             }
         }
     }
 
     /// Changes the fields the entity gives on the object its id names.
+    ///
+    /// Needs UPDATE (an update rule that selects an attribute allows changing that attribute); when a relation
+    /// that is part of a unique key changes, DELETE before and CREATE after instead, as in ICAT.
     public func update(sessionId: String, entity: JSON) async throws(CatalogError) {
-        let user = try await userName(sessionId: sessionId)
+        let caller = try await caller(sessionId: sessionId)
         let input = try codec.decodeWrapped(entity)
-        try gatekeeper.check(.update, to: input.entity.name, by: user)
+        guard let id = input.id else { throw .badParameter("The \(input.entity.name) to update needs its id") }
         try await perform {
             try await database.withTransaction { connection in
-                try await writer.update(input, user: user, now: Date(), on: connection)
+                let entity = input.entity
+                let keyRelations = Set(entity.uniqueKeys.joined()).filter { entity.field(named: $0)?.isOne == true }
+                let movesKey = !Set(input.values.keys).isDisjoint(with: keyRelations)
+                if !caller.isRoot {
+                    guard try await writer.exists(entity, id: id, on: connection) else {
+                        throw CatalogError.notFound(entity.name, id)
+                    }
+                    if movesKey {
+                        try await caller.check(.delete, entity, ids: [id], on: connection)
+                    } else if try await !caller.refused(.update, entity, ids: [id], on: connection).isEmpty {
+                        // Rules that name attributes may allow exactly the attributes being changed.
+                        for field in input.values.keys.sorted() {
+                            if try await !caller.refused(.update, entity, ids: [id], attribute: field, on: connection)
+                                .isEmpty
+                            {
+                                throw CatalogError.denied(.update, entity.name)
+                            }
+                        }
+                    }
+                }
+                let created = try await writer.update(input, user: caller.userName, now: Date(), on: connection)
+                if movesKey { try await caller.check(.create, entity, ids: [id], on: connection) }
+                for (child, childId) in created {
+                    try await caller.check(.create, child, ids: [childId], on: connection)
+                }
             }
         }
     }
@@ -231,7 +315,7 @@ public final class Catalog: Sendable {
     }
 
     private func deleteMany(sessionId: String, entities: [JSON], batch: Bool) async throws(CatalogError) {
-        let user = try await userName(sessionId: sessionId)
+        let caller = try await caller(sessionId: sessionId)
         var targets: [(EntityDefinition, Int64)] = []
         for (offset, json) in entities.enumerated() {
             do throws(CatalogError) {
@@ -239,7 +323,6 @@ public final class Catalog: Sendable {
                 guard let id = input.id else {
                     throw CatalogError.badParameter("The \(input.entity.name) to delete needs its id")
                 }
-                try gatekeeper.check(.delete, to: input.entity.name, by: user)
                 targets.append((input.entity, id))
             } catch {
                 throw batch ? error.at(offset: offset) : error
@@ -250,10 +333,73 @@ public final class Catalog: Sendable {
             try await database.withTransaction { connection in
                 for (offset, (entity, id)) in frozen.enumerated() {
                     do {
+                        if !caller.isRoot {
+                            guard try await writer.exists(entity, id: id, on: connection) else {
+                                throw CatalogError.notFound(entity.name, id)
+                            }
+                            try await checkDelete(entity, id: id, caller: caller, on: connection)
+                        }
                         try await writer.delete(entity, id: id, on: connection)
                     } catch let error as CatalogError {
                         throw batch ? error.at(offset: offset) : error
                     }
+                }
+            }
+        }
+    }
+
+    /// DELETE on the object and on everything that cascades from it.
+    private func checkDelete(
+        _ entity: EntityDefinition,
+        id: Int64,
+        caller: Caller,
+        on connection: any DatabaseConnection
+    ) async throws {
+        try await caller.check(.delete, entity, ids: [id], on: connection)
+        let reachable = writer.cascadeReachable(from: entity)
+        let unrestricted = reachable.allSatisfy { name in
+            if case .everything = caller.scope(.delete, of: name) { return true }
+            return false
+        }
+        guard !unrestricted else { return }
+        for (name, ids) in try await writer.cascadeDescendants(of: entity, id: id, on: connection) {
+            try await caller.check(.delete, model.entity(named: name)!, ids: ids, on: connection)
+        }
+    }
+
+    /// Whether the caller may create the given object, or read, update or delete the object its id names. Changes
+    /// nothing: a CREATE is tried in a transaction that is always rolled back.
+    public func isAccessAllowed(sessionId: String, entity: JSON, access: AccessType) async throws(CatalogError) -> Bool
+    {
+        let caller = try await caller(sessionId: sessionId)
+        let input = try codec.decodeWrapped(entity)
+        if caller.isRoot { return true }
+        switch access {
+        case .create:
+            struct RollBack: Error { let allowed: Bool }
+            do {
+                _ = try await database.withTransaction { connection -> Bool in
+                    let id = try await writer.create(input, user: caller.userName, now: Date(), on: connection)
+                    let refused = try await caller.refused(.create, input.entity, ids: [id], on: connection)
+                    throw RollBack(allowed: refused.isEmpty)
+                }
+                return false
+            } catch let rollBack as RollBack {
+                return rollBack.allowed
+            } catch let error as CatalogError {
+                if error.type == .insufficientPrivileges { return false }
+                throw error
+            } catch {
+                throw try await perform { throw error }
+            }
+        case .read, .update, .delete:
+            guard let id = input.id else { throw .badParameter("The \(input.entity.name) needs its id") }
+            return try await perform {
+                try await database.withConnection { connection in
+                    guard try await writer.exists(input.entity, id: id, on: connection) else {
+                        throw CatalogError.notFound(input.entity.name, id)
+                    }
+                    return try await caller.refused(access, input.entity, ids: [id], on: connection).isEmpty
                 }
             }
         }
@@ -268,23 +414,30 @@ public final class Catalog: Sendable {
     ) async throws(CatalogError)
         -> Int64
     {
-        let user = try await userName(sessionId: sessionId)
+        let caller = try await caller(sessionId: sessionId)
         guard let entity = model.entity(named: name) else { throw .badParameter("'\(name)' is not an entity type") }
         let overrides = try codec.decode(keys, as: entity)
         guard overrides.id == nil, overrides.children.isEmpty else {
             throw .badParameter("cloneEntity keys may set attributes and references, not id or collections")
         }
-        try gatekeeper.check(.create, to: entity.name, by: user)
         return try await perform {
             try await database.withTransaction { connection in
-                try await writer.clone(
+                if !caller.isRoot {
+                    guard try await writer.exists(entity, id: id, on: connection) else {
+                        throw CatalogError.notFound(entity.name, id)
+                    }
+                    try await caller.check(.read, entity, ids: [id], on: connection)
+                }
+                let copy = try await writer.clone(
                     entity,
                     id: id,
                     keys: overrides.values,
-                    user: user,
+                    user: caller.userName,
                     now: Date(),
                     on: connection
                 )
+                try await caller.check(.create, entity, ids: [copy], on: connection)
+                return copy
             }
         }
     }

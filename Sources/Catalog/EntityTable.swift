@@ -10,21 +10,29 @@ struct EntityTable: Sendable {
     /// The most values bound in one `IN (...)` list.
     static let maximumListLength = 1000
 
-    /// `SELECT <every column> FROM t WHERE <column> IN (...)`, in id order.
-    func select(where column: String, in values: [Int64]) -> SQLStatement {
-        var statement = SQLStatement(dialect, "SELECT ")
-        statement.append(entity.columns.map { dialect.quote($0.column!) }.joined(separator: ", "))
-        statement.append(" FROM \(dialect.quote(entity.table)) WHERE \(dialect.quote(column))")
+    /// `SELECT <every column> FROM t o WHERE o.<column> IN (...) [AND condition]`, in id order. The condition
+    /// (what the caller may read) refers to the table as `o`.
+    func select(where column: String, in values: [Int64], condition: SQLFragment? = nil) -> SQLStatement {
+        var sql = SQLFragment("SELECT ")
+        sql.append(entity.columns.map { "o." + dialect.quote($0.column!) }.joined(separator: ", "))
+        sql.append(" FROM \(dialect.quote(entity.table)) o WHERE o.\(dialect.quote(column))")
         if values.count == 1 {
-            statement.append(" = ")
-            statement.bind(.integer(values[0]))
+            sql.append(" = ")
+            sql.bind(.integer(values[0]))
         } else {
-            statement.append(" IN (")
-            statement.bindList(values.map(SQLValue.integer))
-            statement.append(")")
+            sql.append(" IN (")
+            for (index, value) in values.enumerated() {
+                if index > 0 { sql.append(", ") }
+                sql.bind(.integer(value))
+            }
+            sql.append(")")
         }
-        statement.append(" ORDER BY \(dialect.quote("id"))")
-        return statement
+        if let condition {
+            sql.append(" AND ")
+            sql.append(condition)
+        }
+        sql.append(" ORDER BY o.\(dialect.quote("id"))")
+        return sql.statement(dialect)
     }
 
     /// Reads a row selected by `select`.
@@ -40,16 +48,15 @@ struct EntityTable: Sendable {
     func fetch(
         where column: String,
         in values: [Int64],
+        condition: SQLFragment? = nil,
         on connection: any DatabaseConnection
-    ) async throws(DatabaseError)
-        -> [StoredObject]
-    {
+    ) async throws(DatabaseError) -> [StoredObject] {
         var result: [StoredObject] = []
         var start = 0
         let unique = Array(Set(values)).sorted()
         while start < unique.count {
             let chunk = Array(unique[start..<min(start + Self.maximumListLength, unique.count)])
-            for row in try await connection.query(select(where: column, in: chunk)) {
+            for row in try await connection.query(select(where: column, in: chunk, condition: condition)) {
                 result.append(object(from: row))
             }
             start += Self.maximumListLength

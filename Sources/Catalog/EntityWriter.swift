@@ -10,12 +10,14 @@ struct EntityWriter: Sendable {
     let model: EntityModel
     let codec: EntityCodec
     let parameters: ParameterCheck?
+    let authorizationTables: AuthorizationTableCheck
     let logger: Logger
 
     init(model: EntityModel, logger: Logger) {
         self.model = model
         self.codec = EntityCodec(model: model)
         self.parameters = ParameterCheck(model: model)
+        self.authorizationTables = AuthorizationTableCheck(model: model)
         self.logger = logger
     }
 
@@ -55,6 +57,7 @@ struct EntityWriter: Sendable {
         values["createTime"] = .timestamp(now)
         values["modTime"] = .timestamp(now)
         try await parameters?.check(entity, values: values, on: connection)
+        try authorizationTables.check(entity, values: values, dialect: connection.dialect)
         let table = EntityTable(entity: entity, dialect: connection.dialect)
         let id: Int64
         do {
@@ -97,7 +100,16 @@ struct EntityWriter: Sendable {
 
     /// Sets the fields `input` gives on the object it names; children without an id are created, children with
     /// an id are updated in turn.
-    func update(_ input: EntityInput, user: String, now: Date, on connection: any DatabaseConnection) async throws {
+    /// Returns the children it created, for the caller's CREATE checks.
+    @discardableResult
+    func update(
+        _ input: EntityInput,
+        user: String,
+        now: Date,
+        on connection: any DatabaseConnection
+    ) async throws
+        -> [(EntityDefinition, Int64)]
+    {
         let entity = input.entity
         guard let id = input.id else {
             throw CatalogError.badParameter("The \(entity.name) to update needs its id")
@@ -117,23 +129,31 @@ struct EntityWriter: Sendable {
         changes["modTime"] = .timestamp(now)
         for (name, value) in changes { current.values[name] = value }
         try await parameters?.check(entity, values: current.values, on: connection)
+        try authorizationTables.check(entity, values: current.values, dialect: connection.dialect)
         do {
             try await connection.execute(table.update(id: id, changes))
         } catch {
             throw await explain(error, entity: entity, values: current.values, on: connection)
         }
+        var created: [(EntityDefinition, Int64)] = []
         for (relation, items) in input.children {
             guard case .many(_, let inverse, _) = relation.kind else { continue }
             for item in items {
                 if item.id == nil {
-                    _ = try await create(item, user: user, now: now, on: connection, parent: (inverse, id))
+                    created.append(
+                        (
+                            item.entity,
+                            try await create(item, user: user, now: now, on: connection, parent: (inverse, id))
+                        )
+                    )
                 } else {
                     var item = item
                     item.values[inverse] = .integer(id)
-                    try await update(item, user: user, now: now, on: connection)
+                    created += try await update(item, user: user, now: now, on: connection)
                 }
             }
         }
+        return created
     }
 
     // MARK: Delete
@@ -153,6 +173,65 @@ struct EntityWriter: Sendable {
             }
             throw internalError(error)
         }
+    }
+
+    /// Whether the object exists.
+    func exists(_ entity: EntityDefinition, id: Int64, on connection: any DatabaseConnection) async throws -> Bool {
+        try await !connection.query(EntityTable(entity: entity, dialect: connection.dialect).exists(id: id)).isEmpty
+    }
+
+    /// Every entity reachable from `entity` along cascading collections.
+    func cascadeReachable(from entity: EntityDefinition) -> Set<String> {
+        var reached: Set<String> = []
+        var frontier = [entity.name]
+        while let name = frontier.popLast() {
+            for relation in model.entity(named: name)!.manyRelations {
+                guard case .many(let target, _, true) = relation.kind, reached.insert(target).inserted else { continue }
+                frontier.append(target)
+            }
+        }
+        return reached
+    }
+
+    /// The ids of everything that cascades from the object, by entity: one statement per collection and level.
+    func cascadeDescendants(
+        of entity: EntityDefinition,
+        id: Int64,
+        on connection: any DatabaseConnection
+    ) async throws
+        -> [String: [Int64]]
+    {
+        var found: [String: Set<Int64>] = [:]
+        var frontier: [String: [Int64]] = [entity.name: [id]]
+        let dialect = connection.dialect
+        while !frontier.isEmpty {
+            var next: [String: [Int64]] = [:]
+            for (name, parents) in frontier {
+                for relation in model.entity(named: name)!.manyRelations {
+                    guard case .many(let target, let inverse, true) = relation.kind else { continue }
+                    let child = model.entity(named: target)!
+                    var start = 0
+                    while start < parents.count {
+                        let chunk = parents[start..<min(start + EntityTable.maximumListLength, parents.count)]
+                        var select = SQLStatement(
+                            dialect,
+                            "SELECT \(dialect.quote("id")) FROM \(dialect.quote(child.table)) WHERE "
+                                + "\(dialect.quote(child.field(named: inverse)!.column!)) IN ("
+                        )
+                        select.bindList(chunk.map(SQLValue.integer))
+                        select.append(")")
+                        for row in try await connection.query(select) {
+                            if let childId = row[0].int64Value, found[target, default: []].insert(childId).inserted {
+                                next[target, default: []].append(childId)
+                            }
+                        }
+                        start += EntityTable.maximumListLength
+                    }
+                }
+            }
+            frontier = next
+        }
+        return found.mapValues { Array($0).sorted() }
     }
 
     // MARK: Clone

@@ -17,6 +17,7 @@ struct Searcher: Sendable {
         _ text: String,
         userName: String,
         restriction: (any QueryRestriction)? = nil,
+        caller: Caller? = nil,
         on connection: any DatabaseConnection
     ) async throws -> JSON {
         let compiler = QueryCompiler(model: model, dialect: connection.dialect)
@@ -73,7 +74,13 @@ struct Searcher: Sendable {
             results.append(values.count == 1 ? values[0] : .array(values))
         }
         if !compiled.include.isEmpty, case .entity(let entity)? = compiled.items.first {
-            let expanded = try await reader.expand(objects, of: entity, include: compiled.include, on: connection)
+            let expanded = try await reader.expand(
+                objects,
+                of: entity,
+                include: compiled.include,
+                caller: caller,
+                on: connection
+            )
             var included = 0
             results = results.map { result in
                 guard case .object(let wrapper) = result, let id = wrapper[entity.name]?["id"]?.int64Value,

@@ -2,6 +2,14 @@ import CatalogSQL
 import CatalogStore
 import Foundation
 
+/// A live session.
+struct Session: Sendable {
+    let userName: String
+    let expires: Date
+    /// The authorization rules' version when the session was looked up.
+    let rulesVersion: Int64
+}
+
 /// Sessions kept in the database, so that several servers can share them.
 ///
 /// A session id is 256 random bits from the system's secure generator, written as 64 hex digits.
@@ -35,12 +43,15 @@ struct SessionStore: Sendable {
         return id
     }
 
-    /// The user of a live session and when it expires; `SESSION` when it is unknown or has expired.
-    func lookup(_ sessionId: String, now: Date = Date()) async throws -> (userName: String, expires: Date) {
+    /// The user of a live session, when it expires, and the version of the authorization rules (read in the
+    /// same statement, so that checking a session also tells whether compiled rules are stale); `SESSION` when the
+    /// session is unknown or has expired.
+    func lookup(_ sessionId: String, now: Date = Date()) async throws -> Session {
         let rows = try await database.withConnection { connection in
             var select = SQLStatement(
                 connection.dialect,
-                "SELECT \(q("user_name")), \(q("expires_at")) FROM \(table) WHERE \(q("id")) = "
+                "SELECT \(q("user_name")), \(q("expires_at")), (SELECT \(q("version")) FROM \(q("icat_rules_version")) "
+                    + "WHERE \(q("id")) = 1) FROM \(table) WHERE \(q("id")) = "
             )
             select.bind(.text(sessionId))
             return try await connection.query(select)
@@ -49,7 +60,7 @@ struct SessionStore: Sendable {
         else {
             throw CatalogError(.session, "Unable to find user by sessionid: \(sessionId)")
         }
-        return (userName, expires)
+        return Session(userName: userName, expires: expires, rulesVersion: row[2].int64Value ?? 0)
     }
 
     /// Extends a live session by the full lifetime.

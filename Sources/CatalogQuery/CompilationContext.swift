@@ -6,22 +6,28 @@ import Foundation
 final class CompilationContext {
     let model: EntityModel
     let dialect: SQLDialect
-    let userName: String
+    /// The caller; nil compiles `:user` to a placeholder bound later (for rules, compiled once for every caller).
+    let userName: String?
     let restriction: (any QueryRestriction)?
+    let aliasPrefix: String
     private var aliasCount = 0
 
-    init(model: EntityModel, dialect: SQLDialect, userName: String, restriction: (any QueryRestriction)?) {
+    init(
+        model: EntityModel, dialect: SQLDialect, userName: String?, restriction: (any QueryRestriction)?,
+        aliasPrefix: String = "t"
+    ) {
         self.model = model
         self.dialect = dialect
         self.userName = userName
         self.restriction = restriction
+        self.aliasPrefix = aliasPrefix
     }
 
     func q(_ identifier: String) -> String { dialect.quote(identifier) }
 
     func newAlias() -> String {
         defer { aliasCount += 1 }
-        return "t\(aliasCount)"
+        return "\(aliasPrefix)\(aliasCount)"
     }
 
     func entity(named name: String, at position: Int) throws(QueryError) -> EntityDefinition {
@@ -44,6 +50,8 @@ final class CompilationContext {
         var selectSQL: [SQLFragment] = []
         var hasAggregate = false
         var selectedEntityAliases: [(EntityDefinition, String)] = []
+        // Entities whose attributes or aggregates are selected: restricted like selected entities.
+        var restricted: [(EntityDefinition, String)] = []
         for expression in syntax.select {
             if containsAggregate(expression) { hasAggregate = true }
             let compiled = try compile(expression, in: scope)
@@ -61,13 +69,14 @@ final class CompilationContext {
             case .value(let kind):
                 selectSQL.append(compiled.sql)
                 items.append(.value(kind))
+                if let owner = try restrictedEntity(of: expression, in: scope) { restricted.append(owner) }
             case .untypedString:
                 selectSQL.append(compiled.sql)
                 items.append(.value(.string))
             }
         }
         if let restriction {
-            for (entity, alias) in selectedEntityAliases {
+            for (entity, alias) in selectedEntityAliases + restricted {
                 if let extra = restriction.condition(for: entity, alias: alias) { conditions.append(extra) }
             }
         }
@@ -231,6 +240,29 @@ final class CompilationContext {
         }
         sql.append(")")
         return Compiled(sql: sql, type: item.type)
+    }
+
+    /// The entity a value select item is about, for restrictions: the owner of a selected attribute
+    /// (`ds.name`, `ds.investigation.name`), or what an aggregate counts or combines (`COUNT(ds)`, `SUM(df.fileSize)`).
+    func restrictedEntity(of expression: Expression, in scope: Scope) throws(QueryError) -> (EntityDefinition, String)? {
+        switch expression {
+        case .aggregate(_, let argument, _, _):
+            if case .path(let parts, let position) = argument {
+                let compiled = try compile(.path(parts, position: position), in: scope)
+                if case .entity(let entity, let reference) = compiled.type {
+                    return (entity, alias(for: reference, entity: entity, in: scope))
+                }
+            }
+            return try restrictedEntity(of: argument, in: scope)
+        case .path(let parts, let position) where parts.count >= 2:
+            let owner = try compile(.path(Array(parts.dropLast()), position: position), in: scope)
+            if case .entity(let entity, let reference) = owner.type {
+                return (entity, alias(for: reference, entity: entity, in: scope))
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     func containsAggregate(_ expression: Expression) -> Bool {

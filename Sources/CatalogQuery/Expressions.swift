@@ -23,7 +23,11 @@ extension CompilationContext {
                 throw QueryError("Unknown parameter ':\(name)'; only :user is defined", at: position)
             }
             var sql = SQLFragment()
-            sql.bind(.text(userName))
+            if let userName {
+                sql.bind(.text(userName))
+            } else {
+                sql.bindUserName()
+            }
             return Compiled(sql: sql, type: .value(.string))
         case .unary(_, let operand, let position):
             let compiled = try compile(operand, in: scope)

@@ -125,6 +125,27 @@ public enum CatalogService {
                 return .array(ids.map(JSON.int))
             },
             RPCMethod(
+                name: "isAccessAllowed",
+                summary: "Whether the caller may create the entity, or read, update or delete the object it names.",
+                params: [
+                    sessionId, entity,
+                    RPCParameter("accessType", ["enum": ["CREATE", "READ", "UPDATE", "DELETE"]]),
+                ],
+                result: ["type": "boolean"]
+            ) { params, _ in
+                let name = try params.string("accessType")
+                guard let access = AccessType(rawValue: name) else {
+                    throw RPCError.invalidParams("accessType must be CREATE, READ, UPDATE or DELETE, not '\(name)'")
+                }
+                return .bool(
+                    try await catalog.isAccessAllowed(
+                        sessionId: try params.string("sessionId"),
+                        entity: try params.json("entity"),
+                        access: access
+                    )
+                )
+            },
+            RPCMethod(
                 name: "search",
                 summary: "What a query in ICAT's language finds.",
                 params: [

@@ -2,10 +2,14 @@ import Foundation
 
 /// A piece of SQL with its values still separate, so that pieces compiled in any order can be put together in
 /// the order the SQL needs, and placeholders numbered only then.
+///
+/// A fragment may also hold a placeholder for the caller's user name (`:user` in a rule), bound when the fragment
+/// becomes a statement: a rule is compiled once and used for every caller.
 public struct SQLFragment: Sendable {
     enum Part: Sendable {
         case text(String)
         case bind(SQLValue)
+        case userName
     }
 
     var parts: [Part] = []
@@ -26,6 +30,34 @@ public struct SQLFragment: Sendable {
         parts.append(.bind(value))
     }
 
+    /// A placeholder for the user name given to `statement(_:userName:)`.
+    public mutating func bindUserName() {
+        parts.append(.userName)
+    }
+
+    /// Drops one pair of parentheses around the whole fragment, if it has them.
+    public mutating func unwrapParentheses() {
+        guard case .text(let first)? = parts.first, first.hasPrefix("("), case .text(let last)? = parts.last,
+            last.hasSuffix(")")
+        else { return }
+        if parts.count == 1 {
+            parts[0] = .text(String(first.dropFirst().dropLast()))
+            return
+        }
+        parts[0] = .text(String(first.dropFirst()))
+        parts[parts.count - 1] = .text(String(last.dropLast()))
+    }
+
+    /// The same fragment with every user-name placeholder replaced by `userName`.
+    public func binding(userName: String) -> SQLFragment {
+        var result = self
+        result.parts = parts.map { part in
+            if case .userName = part { return .bind(.text(userName)) }
+            return part
+        }
+        return result
+    }
+
     public static func + (left: SQLFragment, right: SQLFragment) -> SQLFragment {
         var result = left
         result.append(right)
@@ -44,13 +76,15 @@ public struct SQLFragment: Sendable {
         return result
     }
 
-    /// The fragment as a statement of `dialect`, with its placeholders numbered in order.
-    public func statement(_ dialect: SQLDialect) -> SQLStatement {
+    /// The fragment as a statement of `dialect`, with its placeholders numbered in order; `userName` fills the
+    /// user-name placeholders.
+    public func statement(_ dialect: SQLDialect, userName: String = "") -> SQLStatement {
         var statement = SQLStatement(dialect)
         for part in parts {
             switch part {
             case .text(let text): statement.append(text)
             case .bind(let value): statement.bind(value)
+            case .userName: statement.bind(.text(userName))
             }
         }
         return statement

@@ -60,6 +60,12 @@ extension JSON {
         objectValue?[key]
     }
 
+    /// The element at `index` of an array, or nil.
+    public subscript(index: Int) -> JSON? {
+        guard let elements = arrayValue, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     /// A short name of the value's kind, for error messages.
     public var kindName: String {
         switch self {

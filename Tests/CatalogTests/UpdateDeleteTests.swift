@@ -198,7 +198,7 @@ struct UpdateDeleteTests {
     }
 
     @Test(arguments: Backend.allCases)
-    func nonRootUsersMayReadButNotWrite(_ backend: Backend) async throws {
+    func usersWithoutRulesMayNeitherReadNorWrite(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let f = try await Fixture.make(catalog)
             let alice = try await f.login("alice", "alice-pw")
@@ -222,8 +222,12 @@ struct UpdateDeleteTests {
             await expectCatalogError(.insufficientPrivileges) {
                 try await catalog.createMany(sessionId: anon, entities: [.datafile("anon", dataset: f.dataset)])
             }
-            let read = try await catalog.get(sessionId: alice, query: "Dataset", id: f.dataset)
-            #expect(read["Dataset"]?["name"] == "run-1")
+            let unreadable = await expectCatalogError(.insufficientPrivileges) {
+                try await catalog.get(sessionId: alice, query: "Dataset", id: f.dataset)
+            }
+            #expect(unreadable?.message == "READ access to this Dataset is not allowed.")
+            #expect(try await catalog.search(sessionId: alice, query: "SELECT ds FROM Dataset ds") == [])
+            #expect(try await catalog.search(sessionId: alice, query: "SELECT COUNT(ds) FROM Dataset ds") == [0])
             #expect(try await f.count("Datafile") == 2)
         }
     }

@@ -1,0 +1,174 @@
+import CatalogQuery
+import CatalogSQL
+import CatalogSchema
+import CatalogStore
+import Logging
+
+/// The kinds of access a rule can grant, with ICAT's names.
+public enum AccessType: String, Sendable, CaseIterable {
+    case create = "CREATE"
+    case read = "READ"
+    case update = "UPDATE"
+    case delete = "DELETE"
+}
+
+/// Decides who may do what, as ICAT's rules say: root users may do everything; anyone else may do to an object
+/// what one of their rules (a rule of a grouping they belong to, or of no grouping) admits.
+public struct Gatekeeper: Sendable {
+    public let rootUserNames: Set<String>
+    let ruleBook: RuleBook
+
+    init(rootUserNames: Set<String>, ruleBook: RuleBook) {
+        self.rootUserNames = rootUserNames
+        self.ruleBook = ruleBook
+    }
+
+    public func isRoot(_ userName: String) -> Bool {
+        rootUserNames.contains(userName)
+    }
+
+    /// The caller of a request, with the rules that apply to them.
+    func caller(_ session: Session, on connection: any DatabaseConnection) async throws -> Caller {
+        if isRoot(session.userName) {
+            return Caller(userName: session.userName, isRoot: true, rules: [:], publicSteps: [])
+        }
+        let (snapshot, groupings) = try await ruleBook.rules(
+            version: session.rulesVersion,
+            userName: session.userName,
+            on: connection
+        )
+        var applicable: [String: [AccessType: [CompiledRule]]] = [:]
+        for (entity, byAccess) in snapshot.rules {
+            for (access, rules) in byAccess {
+                let mine = rules.filter { rule in rule.grouping.map(groupings.contains) ?? true }.map(\.compiled)
+                if !mine.isEmpty { applicable[entity, default: [:]][access] = mine }
+            }
+        }
+        return Caller(userName: session.userName, isRoot: false, rules: applicable, publicSteps: snapshot.publicSteps)
+    }
+}
+
+/// Who is calling and the rules that apply to them: what the gatekeeper decided for one request.
+struct Caller: Sendable {
+    let userName: String
+    let isRoot: Bool
+    let rules: [String: [AccessType: [CompiledRule]]]
+    let publicSteps: Set<String>
+
+    /// What of `entity` the caller may access.
+    enum Scope {
+        case everything
+        case nothing
+        /// The objects the SQL conditions admit (any of them).
+        case admittedBy([CompiledRule])
+    }
+
+    func scope(_ access: AccessType, of entity: String, attribute: String? = nil) -> Scope {
+        if isRoot { return .everything }
+        let rules = (self.rules[entity]?[access] ?? []).filter { rule in
+            rule.attribute == nil || rule.attribute == attribute
+        }
+        if rules.isEmpty { return .nothing }
+        if rules.contains(where: \.isUnrestricted) { return .everything }
+        return .admittedBy(rules)
+    }
+
+    /// The SQL condition on `alias` (a table alias of `entity`) that admits what the caller may access; nil when
+    /// everything is admitted.
+    func condition(_ access: AccessType, of entity: String, alias: String, dialect: SQLDialect) -> SQLFragment? {
+        switch scope(access, of: entity) {
+        case .everything: return nil
+        case .nothing: return SQLFragment("1 = 0")
+        case .admittedBy(let rules): return Self.condition(rules, alias: alias, dialect: dialect, userName: userName)
+        }
+    }
+
+    static func condition(_ rules: [CompiledRule], alias: String, dialect: SQLDialect, userName: String) -> SQLFragment
+    {
+        var sql = SQLFragment("(")
+        for (index, rule) in rules.enumerated() {
+            if index > 0 { sql.append(" OR ") }
+            sql.append("\(alias).\(dialect.quote("id")) IN (")
+            sql.append(rule.ids.binding(userName: userName))
+            sql.append(")")
+        }
+        sql.append(")")
+        return sql
+    }
+
+    /// Whether an INCLUDE step from `origin` along `field` needs no READ check of what it reaches.
+    func isPublicStep(from origin: String, along field: String) -> Bool {
+        isRoot || publicSteps.contains(origin + "." + field)
+    }
+
+    /// The ids among `ids` (objects of `entity`) that the caller may not access.
+    func refused(
+        _ access: AccessType,
+        _ entity: EntityDefinition,
+        ids: [Int64],
+        attribute: String? = nil,
+        on connection: any DatabaseConnection
+    ) async throws -> [Int64] {
+        switch scope(access, of: entity.name, attribute: attribute) {
+        case .everything:
+            return []
+        case .nothing:
+            return ids
+        case .admittedBy(let rules):
+            let dialect = connection.dialect
+            var admitted: Set<Int64> = []
+            let unique = Array(Set(ids)).sorted()
+            var start = 0
+            while start < unique.count {
+                let chunk = unique[start..<min(start + EntityTable.maximumListLength, unique.count)]
+                var sql = SQLFragment(
+                    "SELECT a.\(dialect.quote("id")) FROM \(dialect.quote(entity.table)) a WHERE a.\(dialect.quote("id")) IN ("
+                )
+                for (index, id) in chunk.enumerated() {
+                    if index > 0 { sql.append(", ") }
+                    sql.bind(.integer(id))
+                }
+                sql.append(") AND ")
+                sql.append(Self.condition(rules, alias: "a", dialect: dialect, userName: userName))
+                for row in try await connection.query(sql.statement(dialect)) {
+                    if let id = row[0].int64Value { admitted.insert(id) }
+                }
+                start += EntityTable.maximumListLength
+            }
+            return ids.filter { !admitted.contains($0) }
+        }
+    }
+
+    /// Throws `INSUFFICIENT_PRIVILEGES`, with ICAT's message, unless the caller may access every one of `ids`.
+    func check(
+        _ access: AccessType,
+        _ entity: EntityDefinition,
+        ids: [Int64],
+        on connection: any DatabaseConnection
+    ) async throws {
+        if try await !refused(access, entity, ids: ids, on: connection).isEmpty {
+            throw CatalogError.denied(access, entity.name)
+        }
+    }
+
+    /// The restriction the query compiler adds for each selected entity of a search.
+    var readRestriction: any QueryRestriction {
+        ReadRestriction(caller: self)
+    }
+}
+
+/// Restricts every selected entity of a search to what the caller may read.
+struct ReadRestriction: QueryRestriction {
+    let caller: Caller
+
+    func condition(for entity: EntityDefinition, alias: String) -> SQLFragment? {
+        // The compiler writes SQL for one dialect; both quote identifiers the same way.
+        caller.condition(.read, of: entity.name, alias: alias, dialect: .postgresql)
+    }
+}
+
+extension CatalogError {
+    static func denied(_ access: AccessType, _ entity: String) -> CatalogError {
+        CatalogError(.insufficientPrivileges, "\(access.rawValue) access to this \(entity) is not allowed.")
+    }
+}

@@ -1,0 +1,148 @@
+import CatalogQuery
+import CatalogSQL
+import CatalogSchema
+import CatalogStore
+import Logging
+import Synchronization
+
+/// The rules and public steps of one version of the authorization tables, compiled.
+struct RuleSnapshot: Sendable {
+    struct Rule: Sendable {
+        let id: Int64
+        /// The grouping whose members the rule applies to; nil for every logged-in user.
+        let grouping: Int64?
+        let compiled: CompiledRule
+    }
+
+    let version: Int64
+    /// Rules by entity name and access type.
+    let rules: [String: [AccessType: [Rule]]]
+    /// `origin.field` of every public step.
+    let publicSteps: Set<String>
+}
+
+/// Compiles the rules once per version of the authorization tables and remembers each user's groupings, so that a
+/// request costs no rule parsing and, usually, no extra query.
+///
+/// The version moves on (by triggers, see `Migrations/*/0002_rules_version.sql`) whenever rules, public steps,
+/// groupings, group members or users change, whichever server changed them; each request reads it together with
+/// its session.
+final class RuleBook: Sendable {
+    let model: EntityModel
+    let logger: Logger
+    private struct State {
+        var snapshot: RuleSnapshot?
+        var groupings: [String: Set<Int64>] = [:]
+    }
+    private let state = Mutex(State())
+
+    init(model: EntityModel, logger: Logger) {
+        self.model = model
+        self.logger = logger
+    }
+
+    /// The compiled rules at `version` and the groupings of `userName`.
+    func rules(
+        version: Int64,
+        userName: String,
+        on connection: any DatabaseConnection
+    ) async throws -> (
+        RuleSnapshot, Set<Int64>
+    ) {
+        let cached = state.withLock { state -> (RuleSnapshot, Set<Int64>?)? in
+            guard let snapshot = state.snapshot, snapshot.version == version else { return nil }
+            return (snapshot, state.groupings[userName])
+        }
+        let snapshot: RuleSnapshot
+        if let cached {
+            snapshot = cached.0
+            if let groupings = cached.1 { return (snapshot, groupings) }
+        } else {
+            snapshot = try await load(version: version, on: connection)
+        }
+        let groupings = try await self.groupings(of: userName, on: connection)
+        state.withLock { state in
+            if state.snapshot?.version != snapshot.version {
+                state.snapshot = snapshot
+                state.groupings = [:]
+            }
+            state.groupings[userName] = groupings
+        }
+        return (snapshot, groupings)
+    }
+
+    private func column(_ entity: String, _ field: String) -> String {
+        model.entity(named: entity)!.field(named: field)!.column!
+    }
+
+    private func load(version: Int64, on connection: any DatabaseConnection) async throws -> RuleSnapshot {
+        let dialect = connection.dialect
+        func q(_ name: String) -> String { dialect.quote(name) }
+        let ruleTable = model.entity(named: "Rule")!.table
+        let rows = try await connection.query(
+            SQLStatement(
+                dialect,
+                "SELECT \(q("id")), \(q(column("Rule", "crudFlags"))), \(q(column("Rule", "what"))), "
+                    + "\(q(column("Rule", "grouping"))) FROM \(q(ruleTable))"
+            )
+        )
+        let compiler = QueryCompiler(model: model, dialect: dialect)
+        var rules: [String: [AccessType: [RuleSnapshot.Rule]]] = [:]
+        for row in rows {
+            guard let id = row[0].int64Value, let flags = row[1].stringValue, let what = row[2].stringValue else {
+                continue
+            }
+            let compiled: CompiledRule
+            do {
+                compiled = try compiler.compileRule(what)
+            } catch {
+                logger.error("Rule \(id) is ignored: its query '\(what)' does not compile: \(error)")
+                continue
+            }
+            let rule = RuleSnapshot.Rule(id: id, grouping: row[3].int64Value, compiled: compiled)
+            for access in AccessType.allCases where flags.uppercased().contains(access.flag) {
+                rules[compiled.entity.name, default: [:]][access, default: []].append(rule)
+            }
+        }
+        let stepTable = model.entity(named: "PublicStep")!.table
+        let steps = try await connection.query(
+            SQLStatement(
+                dialect,
+                "SELECT \(q(column("PublicStep", "origin"))), \(q(column("PublicStep", "field"))) FROM \(q(stepTable))"
+            )
+        )
+        let publicSteps = Set(
+            steps.compactMap { row -> String? in
+                guard let origin = row[0].stringValue, let field = row[1].stringValue else { return nil }
+                return origin + "." + field
+            }
+        )
+        return RuleSnapshot(version: version, rules: rules, publicSteps: publicSteps)
+    }
+
+    private func groupings(of userName: String, on connection: any DatabaseConnection) async throws -> Set<Int64> {
+        let dialect = connection.dialect
+        func q(_ name: String) -> String { dialect.quote(name) }
+        let userGroup = model.entity(named: "UserGroup")!.table
+        let user = model.entity(named: "User")!.table
+        var select = SQLStatement(
+            dialect,
+            "SELECT g.\(q(column("UserGroup", "grouping"))) FROM \(q(userGroup)) g JOIN \(q(user)) u ON u.\(q("id")) = "
+                + "g.\(q(column("UserGroup", "user"))) WHERE u.\(q(column("User", "name"))) = "
+        )
+        select.bind(.text(userName))
+        return Set(try await connection.query(select).compactMap { $0[0].int64Value })
+    }
+}
+
+extension AccessType {
+    /// The letter of `Rule.crudFlags` that grants this access.
+    var flag: String {
+        switch self {
+        case .create: "C"
+        case .read: "R"
+        case .update: "U"
+        case .delete: "D"
+        }
+    }
+}
