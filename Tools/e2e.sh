@@ -140,6 +140,21 @@ run_database() {
         fi
     done
 
+    # The standard rule set loads through the command line, and a second load adds nothing.
+    local first second
+    if first="$("$ICAT_BIN" rules load Rules/facility.yaml --url "$url" --username root --password secret 2>&1)" \
+        && [[ "$first" == *"rules"* && "$first" != *" 0 rules"* ]]; then
+        ok "[$label] icat rules load Rules/facility.yaml creates the rule set"
+    else
+        fail "[$label] icat rules load Rules/facility.yaml creates the rule set: $first"
+    fi
+    if second="$("$ICAT_BIN" rules load Rules/facility.yaml --url "$url" --username root --password secret 2>&1)" \
+        && [[ "$second" == *"created 0 groupings, 0 users, 0 memberships, 0 rules, 0 public steps" ]]; then
+        ok "[$label] loading the rule set again adds nothing"
+    else
+        fail "[$label] loading the rule set again adds nothing: $second"
+    fi
+
     # Graceful shutdown: SIGTERM, exit within STOP_TIMEOUT with status 0.
     local pid="$SERVER_PID" status=0 exited=0
     kill -TERM "$pid"
