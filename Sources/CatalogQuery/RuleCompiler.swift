@@ -56,12 +56,14 @@ extension QueryCompiler {
         var ids = compiled.sql
         // compileSubquery wraps its SQL in parentheses; keep the bare SELECT.
         ids.unwrapParentheses()
-        let isUnrestricted =
-            syntax.whereClause == nil && syntax.from.count == 1
-            && {
-                if case .entity = syntax.from[0] { return true }
-                return false
-            }() && attribute == nil
+        // Unrestricted only when the rule selects the bare variable of its one entity with no condition:
+        // `SELECT df.dataset FROM Datafile df` admits only datasets that have a datafile.
+        var isUnrestricted = false
+        if syntax.whereClause == nil, attribute == nil, syntax.from.count == 1,
+            case .entity(_, let variable, _) = syntax.from[0], case .path(let parts, _) = selected, parts == [variable]
+        {
+            isUnrestricted = true
+        }
         return CompiledRule(entity: entity, attribute: attribute, ids: ids, isUnrestricted: isUnrestricted)
     }
 
