@@ -115,6 +115,7 @@ let package = Package(
             name: "icat-query-fuzzer",
             dependencies: ["CatalogQuery", "CatalogSchema", "CatalogSQL"],
             path: "Tools/QueryFuzzer",
+            exclude: ["corpus", "query.dict"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -126,6 +127,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            exclude: ["QueryCorpus"],
             swiftSettings: swiftSettings
         ),
     ]

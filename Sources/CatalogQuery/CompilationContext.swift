@@ -13,7 +13,10 @@ final class CompilationContext {
     private var aliasCount = 0
 
     init(
-        model: EntityModel, dialect: SQLDialect, userName: String?, restriction: (any QueryRestriction)?,
+        model: EntityModel,
+        dialect: SQLDialect,
+        userName: String?,
+        restriction: (any QueryRestriction)?,
         aliasPrefix: String = "t"
     ) {
         self.model = model
@@ -44,6 +47,7 @@ final class CompilationContext {
         try compileFrom(syntax.from, in: scope, isSubquery: false)
         var conditions: [SQLFragment] = []
         if let whereClause = syntax.whereClause {
+            try refuseAggregates(in: whereClause, clause: "WHERE")
             conditions.append(try condition(whereClause, in: scope))
         }
         var items: [ResultItem] = []
@@ -82,6 +86,7 @@ final class CompilationContext {
         }
         var groupBy: [SQLFragment] = []
         for expression in syntax.groupBy {
+            try refuseAggregates(in: expression, clause: "GROUP BY")
             let compiled = try compile(expression, in: scope)
             if case .entity(let entity, let reference) = compiled.type {
                 groupBy.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
@@ -104,6 +109,31 @@ final class CompilationContext {
             }
         }
         let isAggregate = hasAggregate && syntax.groupBy.isEmpty
+        // What the databases would refuse, or answer differently (SQLite takes any row of a group for a column
+        // that is not grouped), is refused here: outside aggregates, SELECT, HAVING and ORDER BY may only use
+        // what is grouped; and with DISTINCT, ORDER BY may only use what is selected.
+        if hasAggregate || !syntax.groupBy.isEmpty || syntax.having != nil
+            || syntax.orderBy.contains(where: { containsAggregate($0.0) })
+        {
+            let grouped = try covering(syntax.groupBy, in: scope)
+            for expression in syntax.select {
+                try checkGrouped(expression, by: grouped, hasGroupBy: !syntax.groupBy.isEmpty, in: scope)
+            }
+            if let havingClause = syntax.having {
+                try checkGrouped(havingClause, by: grouped, hasGroupBy: !syntax.groupBy.isEmpty, in: scope)
+            }
+            for (expression, _) in syntax.orderBy {
+                try checkGrouped(expression, by: grouped, hasGroupBy: !syntax.groupBy.isEmpty, in: scope)
+            }
+        }
+        if syntax.distinct, !syntax.orderBy.isEmpty {
+            let selected = try covering(syntax.select, in: scope)
+            for (expression, _) in syntax.orderBy {
+                try checkCovered(expression, by: selected, allowAggregates: false, in: scope) { path in
+                    "With SELECT DISTINCT, ORDER BY can only use what is selected, and \(path) is not"
+                }
+            }
+        }
         // Results without an order are given one, so that paging with LIMIT is stable.
         if orderBy.isEmpty, !hasAggregate, syntax.groupBy.isEmpty, let (_, alias) = selectedEntityAliases.first,
             selectedEntityAliases.count == items.count
@@ -142,8 +172,17 @@ final class CompilationContext {
             sql.append(having)
         }
         if !orderBy.isEmpty {
+            // Nulls sort after every value, as on PostgreSQL (and Oracle); SQLite's default is the opposite.
+            let nulls = dialect == .sqlite
             sql.append(" ORDER BY ")
-            sql.append(list(orderBy.map { $0.key + ($0.ascending ? " ASC" : " DESC") }))
+            sql.append(
+                list(
+                    orderBy.map {
+                        $0.key + ($0.ascending ? " ASC" : " DESC")
+                            + (nulls ? ($0.ascending ? " NULLS LAST" : " NULLS FIRST") : "")
+                    }
+                )
+            )
         }
         var limit = syntax.limit
         if let maximumRows { limit = min(limit ?? Int64(maximumRows), Int64(maximumRows)) }
@@ -211,7 +250,13 @@ final class CompilationContext {
         let scope = Scope(parent: outer)
         try compileFrom(syntax.from, in: scope, isSubquery: true)
         var conditions: [SQLFragment] = []
-        if let whereClause = syntax.whereClause { conditions.append(try condition(whereClause, in: scope)) }
+        if let whereClause = syntax.whereClause {
+            try refuseAggregates(in: whereClause, clause: "WHERE")
+            conditions.append(try condition(whereClause, in: scope))
+        }
+        guard syntax.orderBy.isEmpty else {
+            throw QueryError("ORDER BY is not allowed in a subquery", at: syntax.orderBy[0].0.position)
+        }
         var item = try compile(syntax.select[0], in: scope)
         if case .entity(let entity, let reference) = item.type {
             let alias = self.alias(for: reference, entity: entity, in: scope)
@@ -228,15 +273,32 @@ final class CompilationContext {
             sql.append(" WHERE ")
             sql.append(conjunction(conditions))
         }
-        if !syntax.groupBy.isEmpty {
-            var groups: [SQLFragment] = []
-            for expression in syntax.groupBy { groups.append(try compile(expression, in: scope).sql) }
+        var groups: [SQLFragment] = []
+        for expression in syntax.groupBy {
+            try refuseAggregates(in: expression, clause: "GROUP BY")
+            let compiled = try compile(expression, in: scope)
+            if case .entity(let entity, let reference) = compiled.type {
+                groups.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
+            } else {
+                groups.append(compiled.sql)
+            }
+        }
+        var having: SQLFragment?
+        if let havingClause = syntax.having { having = try condition(havingClause, in: scope) }
+        if containsAggregate(syntax.select[0]) || !syntax.groupBy.isEmpty || syntax.having != nil {
+            let grouped = try covering(syntax.groupBy, in: scope)
+            try checkGrouped(syntax.select[0], by: grouped, hasGroupBy: !syntax.groupBy.isEmpty, in: scope)
+            if let havingClause = syntax.having {
+                try checkGrouped(havingClause, by: grouped, hasGroupBy: !syntax.groupBy.isEmpty, in: scope)
+            }
+        }
+        if !groups.isEmpty {
             sql.append(" GROUP BY ")
             sql.append(list(groups))
         }
-        if let having = syntax.having {
+        if let having {
             sql.append(" HAVING ")
-            sql.append(try condition(having, in: scope))
+            sql.append(having)
         }
         sql.append(")")
         return Compiled(sql: sql, type: item.type)
@@ -244,7 +306,8 @@ final class CompilationContext {
 
     /// The entity a value select item is about, for restrictions: the owner of a selected attribute
     /// (`ds.name`, `ds.investigation.name`), or what an aggregate counts or combines (`COUNT(ds)`, `SUM(df.fileSize)`).
-    func restrictedEntity(of expression: Expression, in scope: Scope) throws(QueryError) -> (EntityDefinition, String)? {
+    func restrictedEntity(of expression: Expression, in scope: Scope) throws(QueryError) -> (EntityDefinition, String)?
+    {
         switch expression {
         case .aggregate(_, let argument, _, _):
             if case .path(let parts, let position) = argument {
@@ -266,13 +329,174 @@ final class CompilationContext {
     }
 
     func containsAggregate(_ expression: Expression) -> Bool {
+        firstAggregate(in: expression) != nil
+    }
+
+    /// Where the first aggregate of an expression is, not looking into its subqueries (which are queries of their
+    /// own).
+    func firstAggregate(in expression: Expression) -> Int? {
+        func first(_ expressions: [Expression?]) -> Int? {
+            for case let expression? in expressions {
+                if let position = firstAggregate(in: expression) { return position }
+            }
+            return nil
+        }
         switch expression {
-        case .aggregate: return true
-        case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _): return containsAggregate(e)
+        case .aggregate(_, _, _, let position): return position
+        case .path, .literal, .parameter, .isEmpty, .exists, .subquery: return nil
+        case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _), .memberOf(let e, _, _, _),
+            .inQuery(let e, _, _, _), .quantified(_, let e, _, _, _):
+            return first([e])
+        case .binary(_, let a, let b, _), .and(let a, let b), .or(let a, let b): return first([a, b])
+        case .between(let a, let b, let c, _, _): return first([a, b, c])
+        case .like(let a, let b, let escape, _, _): return first([a, b, escape])
+        case .inList(let value, let items, _, _): return first([value] + items)
+        case .function(_, let arguments, _): return first(arguments)
+        case .trim(_, let character, let operand, _): return first([character, operand])
+        }
+    }
+
+    /// Refuses aggregates where SQL does not allow them.
+    func refuseAggregates(in expression: Expression, clause: String) throws(QueryError) {
+        if let position = firstAggregate(in: expression) {
+            throw QueryError(
+                "Aggregate functions such as COUNT cannot be used in \(clause)\(clause == "WHERE" ? "; use HAVING" : "")",
+                at: position
+            )
+        }
+    }
+
+    // MARK: Grouping
+
+    /// What a list of expressions makes available to the rest of a query: their SQL, and the entities they are
+    /// (an entity, or its id, brings every field of that entity).
+    struct Covering {
+        var sql: Set<String> = []
+        var aliases: Set<String> = []
+    }
+
+    func covering(_ expressions: [Expression], in scope: Scope) throws(QueryError) -> Covering {
+        var covering = Covering()
+        for expression in expressions {
+            let compiled = try compile(expression, in: scope)
+            covering.sql.insert(key(compiled.sql))
+            if case .entity(let entity, let reference) = compiled.type {
+                let alias = alias(for: reference, entity: entity, in: scope)
+                covering.aliases.insert(alias)
+                covering.sql.insert(key(SQLFragment("\(alias).\(q("id"))")))
+            } else if case .path(let parts, let position) = expression, parts.count >= 2, parts.last == "id",
+                let owner = try ownerAlias(parts, in: scope, at: position)
+            {
+                covering.aliases.insert(owner)
+            }
+        }
+        return covering
+    }
+
+    /// A fragment as comparable text: its SQL with its bound values.
+    func key(_ fragment: SQLFragment) -> String {
+        let statement = fragment.statement(dialect)
+        return ([statement.text] + statement.binds.map { "\($0)" }).joined(separator: "\u{1}")
+    }
+
+    /// The alias of the entity that holds the field a path ends with.
+    func ownerAlias(_ parts: [String], in scope: Scope, at position: Int) throws(QueryError) -> String? {
+        let owner = try compile(.path(Array(parts.dropLast()), position: position), in: scope)
+        guard case .entity(let entity, let reference) = owner.type else { return nil }
+        return alias(for: reference, entity: entity, in: scope)
+    }
+
+    func checkGrouped(
+        _ expression: Expression,
+        by grouped: Covering,
+        hasGroupBy: Bool,
+        in scope: Scope
+    ) throws(QueryError) {
+        try checkCovered(expression, by: grouped, allowAggregates: true, in: scope) { path in
+            hasGroupBy
+                ? "\(path) must be in GROUP BY, or used in an aggregate such as COUNT"
+                : "\(path) is used outside an aggregate in a query that computes aggregates: add it to GROUP BY"
+        }
+    }
+
+    /// Checks that an expression uses only what `covering` makes available, outside aggregates when they are
+    /// allowed.
+    func checkCovered(
+        _ expression: Expression,
+        by covering: Covering,
+        allowAggregates: Bool,
+        in scope: Scope,
+        message: (String) -> String
+    ) throws(QueryError) {
+        func check(_ expression: Expression?) throws(QueryError) {
+            if let expression {
+                try checkCovered(
+                    expression,
+                    by: covering,
+                    allowAggregates: allowAggregates,
+                    in: scope,
+                    message: message
+                )
+            }
+        }
+        func checkPath(_ parts: [String], at position: Int) throws(QueryError) {
+            // A variable of an enclosing query is one value for the whole of a subquery.
+            if scope.variables[Scope.key(parts[0])] == nil, scope.lookup(parts[0]) != nil { return }
+            let compiled = try compile(.path(parts, position: position), in: scope)
+            if covering.sql.contains(key(compiled.sql)) { return }
+            if case .entity(let entity, let reference) = compiled.type {
+                if covering.aliases.contains(alias(for: reference, entity: entity, in: scope)) { return }
+            } else if parts.count >= 2, let owner = try ownerAlias(parts, in: scope, at: position),
+                covering.aliases.contains(owner)
+            {
+                return
+            }
+            throw QueryError(message("'\(parts.joined(separator: "."))'"), at: position)
+        }
+        switch expression {
+        case .literal, .parameter, .exists, .subquery:
+            return
+        case .aggregate(_, _, _, let position):
+            if allowAggregates { return }
+            if covering.sql.contains(key(try compile(expression, in: scope).sql)) { return }
+            throw QueryError(message("this aggregate"), at: position)
+        case .path(let parts, let position):
+            try checkPath(parts, at: position)
+            return
+        default:
+            break
+        }
+        if !covering.sql.isEmpty, covering.sql.contains(key(try compile(expression, in: scope).sql)) { return }
+        switch expression {
+        case .literal, .parameter, .exists, .subquery, .aggregate, .path:
+            return
+        case .isEmpty(let parts, _, let position):
+            try checkPath(Array(parts.dropLast()), at: position)
+        case .memberOf(let value, let parts, _, let position):
+            try check(value)
+            try checkPath(Array(parts.dropLast()), at: position)
+        case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _), .inQuery(let e, _, _, _),
+            .quantified(_, let e, _, _, _):
+            try check(e)
         case .binary(_, let a, let b, _), .and(let a, let b), .or(let a, let b):
-            return containsAggregate(a) || containsAggregate(b)
-        case .function(_, let arguments, _): return arguments.contains(where: containsAggregate)
-        default: return false
+            try check(a)
+            try check(b)
+        case .between(let a, let b, let c, _, _):
+            try check(a)
+            try check(b)
+            try check(c)
+        case .like(let a, let b, let escape, _, _):
+            try check(a)
+            try check(b)
+            try check(escape)
+        case .inList(let value, let items, _, _):
+            try check(value)
+            for item in items { try check(item) }
+        case .function(_, let arguments, _):
+            for argument in arguments { try check(argument) }
+        case .trim(_, let character, let operand, _):
+            try check(character)
+            try check(operand)
         }
     }
 
@@ -284,7 +508,7 @@ final class CompilationContext {
             case .entity(let name, let variable, let position):
                 let entity = try self.entity(named: name, at: position)
                 try declare(variable, entity: entity, in: scope, at: position)
-                let alias = scope.variables[variable]!.alias
+                let alias = scope.variables[Scope.key(variable)]!.alias
                 let table = "\(q(entity.table)) \(alias)"
                 scope.from.append(
                     SQLFragment(index == 0 ? table : (dialect == .sqlite ? "CROSS JOIN " : "CROSS JOIN ") + table)
@@ -325,8 +549,10 @@ final class CompilationContext {
                     case .attribute: on = ""
                     }
                     if index == 0 && isSubquery {
-                        // `FROM ds.datafiles df` in a subquery: a new table correlated with the outer variable.
-                        scope.from.append(SQLFragment("\(q(target.table)) \(newAlias)"))
+                        // `FROM ds.datafiles df` in a subquery: a new table correlated with the outer variable. It
+                        // comes first, before the joins of any many-to-one steps on the way
+                        // (`FROM ds.investigation.keywords k`), which the correlation refers to.
+                        scope.from.insert(SQLFragment("\(q(target.table)) \(newAlias)"), at: 0)
                         scope.correlations.append(SQLFragment(on))
                     } else {
                         scope.from.append(
@@ -348,13 +574,10 @@ final class CompilationContext {
         in scope: Scope,
         at position: Int
     ) throws(QueryError) {
-        guard scope.variables[variable] == nil else {
+        guard scope.variables[Scope.key(variable)] == nil else {
             throw QueryError("The variable '\(variable)' is defined twice", at: position)
         }
-        if model.entity(named: variable) != nil, !variable.hasPrefix("$") {
-            // ICAT allows this, and so do we; nothing to do.
-        }
-        scope.variables[variable] = Variable(entity: entity, alias: alias ?? newAlias())
+        scope.variables[Scope.key(variable)] = Variable(entity: entity, alias: alias ?? newAlias())
     }
 
     /// The alias of an entity reached by a path: joins the referenced table when only its key was at hand.
@@ -381,7 +604,9 @@ final class CompilationContext {
     /// The concise form's `<-> Entity`: joins along the unique shortest path from the first entity.
     func joinRelated(_ name: String, variable: String, in scope: Scope, at position: Int) throws(QueryError) {
         let target = try entity(named: name, at: position)
-        guard let main = scope.variables["$0"] else { throw QueryError("<-> needs an entity before it", at: position) }
+        guard let main = scope.variables[Scope.key("$0")] else {
+            throw QueryError("<-> needs an entity before it", at: position)
+        }
         let path = try RelationPaths(model: model).uniquePath(from: main.entity, to: target, at: position)
         var entity = main.entity
         var alias = main.alias
@@ -452,7 +677,7 @@ final class CompilationContext {
         model: EntityModel
     ) throws(QueryError) -> IncludeTree {
         var tree = IncludeTree()
-        var variables: [String: (entity: EntityDefinition, path: [String])] = [variable: (root, [])]
+        var variables: [String: (entity: EntityDefinition, path: [String])] = [Scope.key(variable): (root, [])]
         var seen: Set<[String]> = []
         for (path, newVariable, position) in paths {
             guard path.count >= 2 else {
@@ -461,7 +686,7 @@ final class CompilationContext {
                     at: position
                 )
             }
-            guard let start = variables[path[0]] else {
+            guard let start = variables[Scope.key(path[0])] else {
                 throw QueryError(
                     "INCLUDE path '\(path.joined(separator: "."))' does not start from the selected variable or an INCLUDE variable",
                     at: position
@@ -481,10 +706,10 @@ final class CompilationContext {
             }
             tree.insert(full)
             if let newVariable {
-                guard variables[newVariable] == nil else {
+                guard variables[Scope.key(newVariable)] == nil else {
                     throw QueryError("The variable '\(newVariable)' is defined twice", at: position)
                 }
-                variables[newVariable] = (entity, full)
+                variables[Scope.key(newVariable)] = (entity, full)
             }
         }
         return tree

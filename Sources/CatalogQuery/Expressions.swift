@@ -41,7 +41,9 @@ extension CompilationContext {
                     throw QueryError("'\(op)' needs numbers on both sides", at: position)
                 }
                 let integral = isIntegral(a.type) && isIntegral(b.type)
-                return Compiled(sql: "(" + a.sql + " \(op) " + b.sql + ")", type: .value(integral ? .integer : .real))
+                // Division by zero is null on both databases (PostgreSQL would fail the query, SQLite gives null).
+                let divisor = op == "/" ? "NULLIF(" + b.sql + ", 0)" : b.sql
+                return Compiled(sql: "(" + a.sql + " \(op) " + divisor + ")", type: .value(integral ? .integer : .real))
             }
             return try comparison(op, left, right, in: scope, at: position)
         case .not(let operand, _):
@@ -148,8 +150,9 @@ extension CompilationContext {
             let sub = try compileSubquery(subquery, in: scope, position: position, selectOne: true)
             return Compiled(sql: (negated ? "NOT EXISTS " : "EXISTS ") + sub.sql, type: .value(.boolean))
         case .quantified(let op, let value, let quantifier, let subquery, let position):
-            // x op ANY (q) is EXISTS (q with x op item); x op ALL (q) is NOT EXISTS (q with NOT (x op item)):
-            // both databases run that, SQLite having no ANY or ALL.
+            // x op ANY (q) is EXISTS (q with x op item); x op ALL (q) is NOT EXISTS (q with (x op item) IS NOT TRUE),
+            // so that an unknown comparison (with a null) makes ALL false as in SQL: both databases run that, SQLite
+            // having no ANY or ALL.
             let v = try compile(value, in: scope)
             let sub = try compileSubquery(
                 subquery,
@@ -164,7 +167,7 @@ extension CompilationContext {
                         left = v.sql
                     }
                     let test = "(" + left + " \(op) " + item.sql + ")"
-                    return quantifier == "ALL" ? "NOT " + test : test
+                    return quantifier == "ALL" ? "(" + test + " IS NOT TRUE)" : test
                 },
                 selectOne: true
             )
@@ -463,16 +466,28 @@ extension CompilationContext {
             }
             return compiled
         }
+        func integer(_ index: Int) throws(QueryError) -> SQLFragment {
+            let compiled = try argument(index)
+            guard isIntegral(compiled.type) else {
+                throw QueryError("\(name) needs a whole number", at: arguments[index].position)
+            }
+            return compiled.sql
+        }
         switch name {
         case "CURRENT_DATE":
+            // Midnight (UTC) of today, comparable with the catalog's timestamps on both databases.
             return Compiled(
-                sql: SQLFragment(dialect == .sqlite ? "date('now')" : "CURRENT_DATE"),
+                sql: SQLFragment(
+                    dialect == .sqlite
+                        ? "strftime('%Y-%m-%d 00:00:00.000', 'now')"
+                        : "(date_trunc('day', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+                ),
                 type: .value(.timestamp)
             )
         case "CURRENT_TIME":
-            return Compiled(
-                sql: SQLFragment(dialect == .sqlite ? "time('now')" : "CURRENT_TIME"),
-                type: .value(.timestamp)
+            throw QueryError(
+                "CURRENT_TIME is not supported: the catalog has no time-of-day fields; use CURRENT_TIMESTAMP",
+                at: position
             )
         case "CURRENT_TIMESTAMP":
             return Compiled(
@@ -486,14 +501,20 @@ extension CompilationContext {
         case "SQRT":
             try arity(1...1)
             let value = try number(0)
-            return Compiled(sql: "SQRT(" + value.sql + ")", type: .value(.real))
+            // The root of a negative number is null on both databases (PostgreSQL would fail the query).
+            return Compiled(
+                sql: "SQRT(CASE WHEN " + value.sql + " < 0 THEN NULL ELSE " + value.sql + " END)",
+                type: .value(.real)
+            )
         case "MOD":
             try arity(2...2)
             let a = try number(0)
             let b = try number(1)
             guard isIntegral(a.type), isIntegral(b.type) else { throw QueryError("MOD needs integers", at: position) }
+            // MOD(a, 0) is null, as division by zero is.
+            let divisor = "NULLIF(" + b.sql + ", 0)"
             return Compiled(
-                sql: dialect == .sqlite ? "(" + a.sql + " % " + b.sql + ")" : "MOD(" + a.sql + ", " + b.sql + ")",
+                sql: dialect == .sqlite ? "(" + a.sql + " % " + divisor + ")" : "MOD(" + a.sql + ", " + divisor + ")",
                 type: .value(.integer)
             )
         case "LENGTH":
@@ -512,21 +533,33 @@ extension CompilationContext {
             sql.append(")")
             return Compiled(sql: sql, type: .value(.string))
         case "SUBSTRING":
+            // SQL's SUBSTRING(s FROM start FOR length) on both databases: the characters at positions start to
+            // start + length - 1 that exist (so a start before 1 shortens the result), none for a negative length.
             try arity(2...3)
-            var sql = "SUBSTR(" + (try string(0)) + ", " + (try number(1)).sql
-            if arguments.count == 3 { sql = sql + ", " + (try number(2)).sql }
+            let value = try string(0)
+            let start = try integer(1)
+            if dialect == .postgresql {
+                var sql = "SUBSTR(" + value + ", CAST(" + start + " AS INTEGER)"
+                if arguments.count == 3 { sql = sql + ", CAST(GREATEST(" + (try integer(2)) + ", 0) AS INTEGER)" }
+                return Compiled(sql: sql + ")", type: .value(.string))
+            }
+            let first = "MAX(" + start + ", 1)"
+            var sql = "SUBSTR(" + value + ", " + first
+            if arguments.count == 3 { sql = sql + ", MAX(" + start + " + " + (try integer(2)) + " - " + first + ", 0)" }
             return Compiled(sql: sql + ")", type: .value(.string))
         case "LOCATE":
             try arity(2...3)
             let needle = try string(0)
             let haystack = try string(1)
             if arguments.count == 3 {
-                // LOCATE(needle, haystack, start): the position found in the rest, counted from the start.
-                let start = try number(2).sql
+                // LOCATE(needle, haystack, start): the position found in the rest, counted from the start (taken
+                // as 1 when smaller).
+                let start: SQLFragment =
+                    dialect == .sqlite ? "MAX(" + (try integer(2)) + ", 1)" : "GREATEST(" + (try integer(2)) + ", 1)"
                 let inner: SQLFragment =
                     dialect == .sqlite
                     ? "INSTR(SUBSTR(" + haystack + ", " + start + "), " + needle + ")"
-                    : "STRPOS(SUBSTR(" + haystack + ", " + start + "), " + needle + ")"
+                    : "STRPOS(SUBSTR(" + haystack + ", CAST(" + start + " AS INTEGER)), " + needle + ")"
                 return Compiled(
                     sql: "(CASE WHEN " + inner + " = 0 THEN 0 ELSE " + inner + " + " + start + " - 1 END)",
                     type: .value(.integer)
@@ -567,6 +600,9 @@ extension CompilationContext {
     ) throws(QueryError)
         -> Compiled
     {
+        if let nested = firstAggregate(in: argument) {
+            throw QueryError("Aggregate functions cannot be nested", at: nested)
+        }
         let compiled = try compile(argument, in: scope)
         let prefix = "\(name)(" + (distinct ? "DISTINCT " : "")
         if case .entity(_, let reference) = compiled.type {

@@ -182,14 +182,23 @@ public struct Parser {
     private mutating func parseLimit(into query: inout QuerySyntax) throws(QueryError) {
         let token = advance()
         guard case .integer(let first) = token.kind else {
-            throw QueryError("LIMIT needs 'offset, count'", at: token.position)
+            throw QueryError(
+                "LIMIT needs 'offset, count' with a whole number offset, not \(describe(token))",
+                at: token.position
+            )
         }
-        try expect(symbol: ",")
+        guard accept(symbol: ",") else {
+            throw QueryError(
+                "LIMIT needs 'offset, count' but found \(describe(peek)) after the offset",
+                at: peek.position
+            )
+        }
         let second = advance()
         switch second.kind {
         case .integer(let count): query.limit = count
         case .symbol("*"): query.limit = nil
-        default: throw QueryError("LIMIT count must be a number or *", at: second.position)
+        default:
+            throw QueryError("LIMIT count must be a whole number or *, not \(describe(second))", at: second.position)
         }
         query.offset = first
     }
@@ -541,17 +550,26 @@ public struct Parser {
             case "TRIM":
                 try expect(symbol: "(")
                 var mode = "BOTH"
+                var sawMode = false
                 for candidate in ["LEADING", "TRAILING", "BOTH"] where isKeyword(candidate) {
                     advance()
                     mode = candidate
+                    sawMode = true
                 }
                 var character: Expression?
-                var operand = try parseAdditive()
+                let operand: Expression
                 if accept(keyword: "FROM") {
-                    character = operand
+                    // TRIM(LEADING FROM s): no character, which means blanks.
                     operand = try parseAdditive()
-                } else if mode != "BOTH" || isKeyword("FROM") {
-                    try expect(keyword: "FROM")
+                } else {
+                    let first = try parseAdditive()
+                    if accept(keyword: "FROM") {
+                        character = first
+                        operand = try parseAdditive()
+                    } else {
+                        guard !sawMode else { throw QueryError("Expected FROM in TRIM", at: peek.position) }
+                        operand = first
+                    }
                 }
                 try expect(symbol: ")")
                 return .trim(mode, character, operand, position: token.position)
@@ -568,6 +586,8 @@ public struct Parser {
             default:
                 throw QueryError("Unexpected \(word)", at: token.position)
             }
+        case .end:
+            throw QueryError("The query ends where a value or condition was expected", at: token.position)
         default:
             throw QueryError("Unexpected \(describe(token))", at: token.position)
         }

@@ -87,6 +87,7 @@ struct Variable {
 /// The variables and joins of one SELECT (a query or a subquery), with a link to the enclosing one.
 final class Scope {
     let parent: Scope?
+    /// By `Scope.key(name)`: identification variables are case-insensitive, in JPQL and in ICAT.
     var variables: [String: Variable] = [:]
     /// FROM items and joins, in order.
     var from: [SQLFragment] = []
@@ -100,8 +101,11 @@ final class Scope {
     }
 
     func lookup(_ name: String) -> Variable? {
-        variables[name] ?? parent?.lookup(name)
+        variables[Self.key(name)] ?? parent?.lookup(name)
     }
+
+    /// The key of a variable name: `ds`, `DS` and `Ds` are one variable.
+    static func key(_ name: String) -> String { name.uppercased() }
 }
 
 /// The type of a compiled expression.

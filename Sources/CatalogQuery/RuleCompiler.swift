@@ -60,7 +60,8 @@ extension QueryCompiler {
         // `SELECT df.dataset FROM Datafile df` admits only datasets that have a datafile.
         var isUnrestricted = false
         if syntax.whereClause == nil, attribute == nil, syntax.from.count == 1,
-            case .entity(_, let variable, _) = syntax.from[0], case .path(let parts, _) = selected, parts == [variable]
+            case .entity(_, let variable, _) = syntax.from[0], case .path(let parts, _) = selected, parts.count == 1,
+            Scope.key(parts[0]) == Scope.key(variable)
         {
             isUnrestricted = true
         }
@@ -69,7 +70,9 @@ extension QueryCompiler {
 
     static func rootEntity(of variable: String, in syntax: QuerySyntax, model: EntityModel) -> EntityDefinition? {
         for item in syntax.from {
-            if case .entity(let name, let declared, _) = item, declared == variable { return model.entity(named: name) }
+            if case .entity(let name, let declared, _) = item, Scope.key(declared) == Scope.key(variable) {
+                return model.entity(named: name)
+            }
         }
         return nil
     }
