@@ -115,7 +115,7 @@ let package = Package(
             name: "icat-query-fuzzer",
             dependencies: ["CatalogQuery", "CatalogSchema", "CatalogSQL"],
             path: "Tools/QueryFuzzer",
-            exclude: ["corpus", "query.dict"],
+            exclude: ["corpus", "crashes-found", "query.dict"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

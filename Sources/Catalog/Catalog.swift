@@ -34,7 +34,11 @@ public final class Catalog: Sendable {
             rootUserNames: configuration.rootUserNames,
             ruleBook: RuleBook(model: model, logger: logger)
         )
-        self.sessions = SessionStore(database: database, lifetime: TimeInterval(configuration.lifetimeMinutes * 60))
+        self.sessions = SessionStore(
+            database: database,
+            lifetime: TimeInterval(configuration.lifetimeMinutes * 60),
+            cacheWindow: .milliseconds(Int64(configuration.sessionCacheSeconds * 1000))
+        )
         self.writer = EntityWriter(model: model, logger: logger)
         self.reader = EntityReader(model: model)
         self.codec = EntityCodec(model: model)
@@ -173,6 +177,7 @@ public final class Catalog: Sendable {
             }
         }
         let frozen = inputs
+        defer { noteWrites(to: frozen.map(\.entity), cascading: false) }
         return try await perform {
             try await database.withTransaction { connection in
                 let now = Date()
@@ -273,6 +278,7 @@ public final class Catalog: Sendable {
         let caller = try await caller(sessionId: sessionId)
         let input = try codec.decodeWrapped(entity)
         guard let id = input.id else { throw .badParameter("The \(input.entity.name) to update needs its id") }
+        defer { noteWrites(to: [input.entity], cascading: false) }
         try await perform {
             try await database.withTransaction { connection in
                 let entity = input.entity
@@ -329,6 +335,7 @@ public final class Catalog: Sendable {
             }
         }
         let frozen = targets
+        defer { noteWrites(to: frozen.map(\.0), cascading: true) }
         try await perform {
             try await database.withTransaction { connection in
                 for (offset, (entity, id)) in frozen.enumerated() {
@@ -420,6 +427,7 @@ public final class Catalog: Sendable {
         guard overrides.id == nil, overrides.children.isEmpty else {
             throw .badParameter("cloneEntity keys may set attributes and references, not id or collections")
         }
+        defer { noteWrites(to: [entity], cascading: true) }
         return try await perform {
             try await database.withTransaction { connection in
                 if !caller.isRoot {
@@ -440,6 +448,19 @@ public final class Catalog: Sendable {
                 return copy
             }
         }
+    }
+
+    /// The entities whose rows decide authorization (through rules, public steps and group membership).
+    static let authorizationEntities: Set<String> = ["Rule", "PublicStep", "Grouping", "UserGroup", "User"]
+
+    /// After a write (successful or not) to these entities, or to what cascades to them, this server checks
+    /// sessions and the rules version afresh, so that its own changes take effect at once.
+    private func noteWrites(to entities: [EntityDefinition], cascading: Bool) {
+        let touched = entities.contains { entity in
+            Self.authorizationEntities.contains(entity.name)
+                || (cascading && !writer.cascadeReachable(from: entity).isDisjoint(with: Self.authorizationEntities))
+        }
+        if touched { sessions.cache.removeAll() }
     }
 
     // MARK: Errors

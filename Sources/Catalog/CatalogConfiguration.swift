@@ -10,17 +10,23 @@ public struct CatalogConfiguration: Sendable {
     /// The most objects one search may return, counting INCLUDEd ones.
     public var maxEntities: Int
     public var authenticators: [AuthenticatorConfiguration]
+    /// How long a server may rely on a session it has checked (and on the rules version read with it) before
+    /// checking again: a logout or a rule change made through another server reaches this one within it.
+    /// Zero checks on every call.
+    public var sessionCacheSeconds: Double
 
     public init(
         rootUserNames: Set<String>,
         lifetimeMinutes: Int = 120,
         maxEntities: Int = 10000,
-        authenticators: [AuthenticatorConfiguration]
+        authenticators: [AuthenticatorConfiguration],
+        sessionCacheSeconds: Double = 1
     ) {
         self.rootUserNames = rootUserNames
         self.lifetimeMinutes = lifetimeMinutes
         self.maxEntities = maxEntities
         self.authenticators = authenticators
+        self.sessionCacheSeconds = sessionCacheSeconds
     }
 
     /// The development set-up used when no file is given: `simple/root` with password `secret`, and `anon`.
@@ -39,6 +45,9 @@ public struct CatalogConfiguration: Sendable {
         let roots = root["rootUserNames"] as? [String] ?? []
         let lifetime = root["lifetimeMinutes"] as? Int ?? 120
         let maxEntities = root["maxEntities"] as? Int ?? 10000
+        let cacheSeconds =
+            (root["sessionCacheSeconds"] as? Double) ?? (root["sessionCacheSeconds"] as? Int).map(Double.init) ?? 1
+        guard cacheSeconds >= 0 else { throw ConfigurationError("sessionCacheSeconds must not be negative") }
         guard lifetime > 0 else { throw ConfigurationError("lifetimeMinutes must be positive") }
         guard maxEntities > 0 else { throw ConfigurationError("maxEntities must be positive") }
         var authenticators: [AuthenticatorConfiguration] = []
@@ -80,7 +89,8 @@ public struct CatalogConfiguration: Sendable {
             rootUserNames: Set(roots),
             lifetimeMinutes: lifetime,
             maxEntities: maxEntities,
-            authenticators: authenticators
+            authenticators: authenticators,
+            sessionCacheSeconds: cacheSeconds
         )
     }
 

@@ -157,10 +157,12 @@ struct EntityCodec: Sendable {
 
     /// The members of a stored object (without the type wrapper); relations are added by the caller.
     func members(of object: StoredObject) -> [String: JSON] {
-        var members: [String: JSON] = ["id": .int(object.id)]
-        for field in object.entity.fields where field.isAttribute && field.name != "id" {
-            if let value = object.values[field.name], let json = json(of: value, type: field.attributeType!) {
-                members[field.name] = json
+        var members: [String: JSON] = [:]
+        members.reserveCapacity(object.entity.attributesExceptId.count + 1)
+        members["id"] = .int(object.id)
+        for (name, type) in object.entity.attributesExceptId {
+            if let value = object.values[name], let json = json(of: value, type: type) {
+                members[name] = json
             }
         }
         return members

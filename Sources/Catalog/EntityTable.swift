@@ -38,6 +38,7 @@ struct EntityTable: Sendable {
     /// Reads a row selected by `select`.
     func object(from row: SQLRow) -> StoredObject {
         var values: [String: SQLValue] = [:]
+        values.reserveCapacity(entity.columns.count)
         for (index, field) in entity.columns.enumerated() where field.name != "id" {
             values[field.name] = row[index]
         }

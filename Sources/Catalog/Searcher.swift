@@ -52,19 +52,38 @@ struct Searcher: Sendable {
         var results: [JSON] = []
         results.reserveCapacity(rows.count)
         let codec = reader.codec
+        let keepObjects = !compiled.include.isEmpty
+        // Per selected entity: the column offset, JSON name and type of each attribute but id.
+        let plans: [[(offset: Int, name: String, type: AttributeType)]] = compiled.items.map { item in
+            guard case .entity(let entity) = item else { return [] }
+            return entity.columns.enumerated().compactMap { offset, field in
+                guard field.name != "id", let type = field.attributeType else { return nil }
+                return (offset, field.name, type)
+            }
+        }
         for row in rows {
             var column = 0
             var values: [JSON] = []
-            for item in compiled.items {
+            for (itemIndex, item) in compiled.items.enumerated() {
                 switch item {
                 case .entity(let entity):
-                    let slice = SQLRow(Array(row.values[column..<(column + entity.columns.count)]))
-                    if slice[0].isNull {
+                    if row.values[column].isNull {
                         values.append(.null)
                     } else {
-                        let object = EntityTable(entity: entity, dialect: connection.dialect).object(from: slice)
-                        objects.append(object)
-                        values.append(.object([entity.name: .object(codec.members(of: object))]))
+                        let plan = plans[itemIndex]
+                        var members: [String: JSON] = [:]
+                        members.reserveCapacity(plan.count + 1)
+                        members["id"] = .int(row.values[column].int64Value ?? 0)
+                        for (offset, name, type) in plan {
+                            if let json = codec.json(of: row.values[column + offset], type: type) {
+                                members[name] = json
+                            }
+                        }
+                        if keepObjects {
+                            let slice = SQLRow(Array(row.values[column..<(column + entity.columns.count)]))
+                            objects.append(EntityTable(entity: entity, dialect: connection.dialect).object(from: slice))
+                        }
+                        values.append(.object([entity.name: .object(members)]))
                     }
                 case .value(let kind):
                     values.append(Self.json(row[column], kind: kind, codec: codec))

@@ -1,6 +1,41 @@
 import CatalogSQL
 import CatalogStore
 import Foundation
+import Synchronization
+
+/// Sessions recently read from the database, by id, with when each was read.
+///
+/// A search costs one database round trip less when its session was checked within the window. The price: a
+/// logout, or a change of rules, made through another server is seen by this one up to a window later. Changes
+/// made through this server clear the cache at once. A window of zero turns the cache off.
+final class SessionCache: Sendable {
+    let entries = Mutex<[String: (session: Session, checked: ContinuousClock.Instant)]>([:])
+    let window: Duration
+
+    init(window: Duration) { self.window = window }
+
+    func get(_ id: String, now: Date) -> Session? {
+        let clock = ContinuousClock.now
+        return entries.withLock { entries in
+            guard let entry = entries[id], clock - entry.checked < window, entry.session.expires > now else {
+                return nil
+            }
+            return entry.session
+        }
+    }
+
+    func put(_ id: String, _ session: Session) {
+        let clock = ContinuousClock.now
+        entries.withLock { entries in
+            if entries.count > 100_000 { entries.removeAll() }
+            entries[id] = (session, clock)
+        }
+    }
+
+    func remove(_ id: String) { _ = entries.withLock { $0.removeValue(forKey: id) } }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
+}
 
 /// A live session.
 struct Session: Sendable {
@@ -16,6 +51,13 @@ struct Session: Sendable {
 struct SessionStore: Sendable {
     let database: any Database
     let lifetime: TimeInterval
+    let cache: SessionCache
+
+    init(database: any Database, lifetime: TimeInterval, cacheWindow: Duration) {
+        self.database = database
+        self.lifetime = lifetime
+        self.cache = SessionCache(window: cacheWindow)
+    }
 
     private var table: String { database.dialect.quote(SchemaDDL.sessionTable) }
     private func q(_ name: String) -> String { database.dialect.quote(name) }
@@ -47,6 +89,7 @@ struct SessionStore: Sendable {
     /// same statement, so that checking a session also tells whether compiled rules are stale); `SESSION` when the
     /// session is unknown or has expired.
     func lookup(_ sessionId: String, now: Date = Date()) async throws -> Session {
+        if let session = cache.get(sessionId, now: now) { return session }
         let rows = try await database.withConnection { connection in
             var select = SQLStatement(
                 connection.dialect,
@@ -60,12 +103,15 @@ struct SessionStore: Sendable {
         else {
             throw CatalogError(.session, "Unable to find user by sessionid: \(sessionId)")
         }
-        return Session(userName: userName, expires: expires, rulesVersion: row[2].int64Value ?? 0)
+        let session = Session(userName: userName, expires: expires, rulesVersion: row[2].int64Value ?? 0)
+        cache.put(sessionId, session)
+        return session
     }
 
     /// Extends a live session by the full lifetime.
     func refresh(_ sessionId: String, now: Date = Date()) async throws {
         _ = try await lookup(sessionId, now: now)
+        cache.remove(sessionId)
         try await database.withConnection { connection in
             var update = SQLStatement(connection.dialect, "UPDATE \(table) SET \(q("expires_at")) = ")
             update.bind(.timestamp(now.addingTimeInterval(lifetime)))
@@ -78,6 +124,7 @@ struct SessionStore: Sendable {
     /// Ends a session; `SESSION` when it is unknown or has expired.
     func close(_ sessionId: String) async throws {
         _ = try await lookup(sessionId)
+        cache.remove(sessionId)
         try await database.withConnection { connection in
             var delete = SQLStatement(connection.dialect, "DELETE FROM \(table) WHERE \(q("id")) = ")
             delete.bind(.text(sessionId))

@@ -235,6 +235,10 @@ extension CompilationContext {
                         type: .entity(targetEntity, .foreignKey(parentAlias: alias, field: field))
                     )
                 }
+                if field.required, index == parts.count - 3, parts.last == "id" {
+                    // `x.relation.id` of a required relation is the foreign key itself: no join needed.
+                    return Compiled(sql: SQLFragment("\(alias).\(q(field.column!))"), type: .value(.attribute(.long)))
+                }
                 alias = implicitJoin(from: alias, field: field, in: scope)
                 entity = targetEntity
             case .many:

@@ -4,6 +4,17 @@ public struct Parser {
     private var index = 0
     /// In the concise form's bracketed conditions, bare names are fields of this variable's entity.
     private var implicitVariable: String?
+    /// How deeply the expression being parsed is nested (parentheses, NOT, signs, functions, subqueries).
+    private var nesting = 0
+    /// Deeper queries are refused: parsing and compiling recurse once per level, and the stack is finite.
+    static let maximumNesting = 64
+
+    private mutating func enterNesting() throws(QueryError) {
+        nesting += 1
+        if nesting > Self.maximumNesting {
+            throw QueryError("The query is nested more than \(Self.maximumNesting) levels deep", at: peek.position)
+        }
+    }
 
     public static func parse(_ text: String) throws(QueryError) -> QuerySyntax {
         var parser = Parser(tokens: try Lexer.tokens(text))
@@ -370,6 +381,8 @@ public struct Parser {
     }
 
     private mutating func parseNot() throws(QueryError) -> Expression {
+        try enterNesting()
+        defer { nesting -= 1 }
         if isKeyword("NOT") {
             let position = advance().position
             return .not(try parseNot(), position: position)
@@ -479,6 +492,8 @@ public struct Parser {
     }
 
     private mutating func parseUnary() throws(QueryError) -> Expression {
+        try enterNesting()
+        defer { nesting -= 1 }
         if case .symbol(let op) = peek.kind, op == "-" || op == "+" {
             let position = advance().position
             let operand = try parseUnary()

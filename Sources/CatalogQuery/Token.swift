@@ -38,7 +38,8 @@ public enum Lexer {
         var tokens: [Token] = []
         var index = 0
         func isNameStart(_ c: Unicode.Scalar) -> Bool {
-            c.properties.isAlphabetic || c == "_" || c == "$"
+            if c.isASCII { return ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "_" || c == "$" }
+            return c.properties.isAlphabetic
         }
         func isNamePart(_ c: Unicode.Scalar) -> Bool {
             isNameStart(c) || ("0"..."9").contains(c)
@@ -46,7 +47,7 @@ public enum Lexer {
         while index < characters.count {
             let c = characters[index]
             let start = index
-            if c.properties.isWhitespace {
+            if c == " " || (!c.isASCII || c.value < 32) && c.properties.isWhitespace {
                 index += 1
                 continue
             }

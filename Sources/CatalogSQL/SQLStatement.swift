@@ -5,7 +5,8 @@ public enum SQLDialect: String, Sendable, CaseIterable {
 
     /// An identifier quoted for this dialect (both use double quotes; embedded quotes are doubled).
     public func quote(_ identifier: String) -> String {
-        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard identifier.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + identifier + "\"" }
+        return "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 

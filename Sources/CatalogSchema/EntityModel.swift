@@ -114,6 +114,10 @@ public struct EntityDefinition: Sendable {
     /// ICAT's unique constraints, each a list of field names.
     public let uniqueKeys: [[String]]
     private let fieldIndex: [String: Int]
+    /// Fields stored in this entity's table: attributes and many-to-one references.
+    public let columns: [Field]
+    /// Attributes other than `id`, in field order, with their types: what an object's JSON holds besides its id.
+    public let attributesExceptId: [(name: String, type: AttributeType)]
 
     public init(name: String, comment: String, fields: [Field], uniqueKeys: [[String]]) {
         self.name = name
@@ -125,14 +129,17 @@ public struct EntityDefinition: Sendable {
             self.fields.enumerated().map { ($1.name, $0) },
             uniquingKeysWith: { first, _ in first }
         )
+        self.columns = self.fields.filter { $0.column != nil }
+        self.attributesExceptId = self.fields.compactMap { field in
+            guard field.name != "id", let type = field.attributeType else { return nil }
+            return (field.name, type)
+        }
     }
 
     public func field(named name: String) -> Field? {
         fieldIndex[name].map { fields[$0] }
     }
 
-    /// Fields stored in this entity's table: attributes and many-to-one references.
-    public var columns: [Field] { fields.filter { $0.column != nil } }
     /// Attributes a client may set (everything stored except the managed fields).
     public var settableAttributes: [Field] { fields.filter { $0.isAttribute && !$0.isManaged } }
     /// Many-to-one relations.
