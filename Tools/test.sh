@@ -9,6 +9,7 @@
 #    again on exit;
 # 4. runs `swift test` with ICAT_TEST_POSTGRES_URL pointing at it;
 # 5. runs the end-to-end checks of the built server (Tools/e2e.sh);
+# 6. fuzzes the query language briefly (Tools/fuzz-query.sh, ICAT_TEST_FUZZ_SECONDS, default 30; 0 skips);
 #    and exits non-zero if anything failed, after one "N passed, N failed" line.
 #
 # Environment:
@@ -97,6 +98,20 @@ if [[ -n "$e2e_summary" ]]; then
 elif (( e2e_rc != 0 )); then
     failed=$(( failed + 1 ))
 fi
+# --- 6. Fuzzing, briefly -------------------------------------------------------
+# The query language's libFuzzer target (Tools/fuzz-query.sh): a short run on every test run; longer runs by hand.
+fuzz_seconds="${ICAT_TEST_FUZZ_SECONDS:-30}"
+if ((fuzz_seconds > 0)); then
+    log "fuzzing the query language for ${fuzz_seconds}s (Tools/fuzz-query.sh)"
+    if Tools/fuzz-query.sh "$fuzz_seconds" >&2; then
+        passed=$((passed + 1))
+        echo "ok   query fuzzer: no crash in ${fuzz_seconds}s"
+    else
+        failed=$((failed + 1))
+        echo "FAIL query fuzzer: see the output above"
+    fi
+fi
+
 # Stop the cluster now, so that the summary is the last line of the output (the exit trap then has nothing to do).
 if [[ "${ICAT_TEST_KEEP_PG:-}" != 1 && "$started_cluster" == 1 ]]; then
     Tools/pg-test-cluster.sh stop >&2 || true
@@ -104,4 +119,6 @@ fi
 trap - EXIT
 echo "$passed passed, $failed failed"
 (( rc != 0 )) && exit "$rc"
-exit "$e2e_rc"
+(( e2e_rc != 0 )) && exit "$e2e_rc"
+(( failed != 0 )) && exit 1
+exit 0
