@@ -69,6 +69,11 @@ struct Searcher: Sendable {
                 case .entity(let entity):
                     if row.values[column].isNull {
                         values.append(.null)
+                    } else if keepObjects {
+                        // The members are written once the INCLUDE is loaded; only the id is needed until then.
+                        let slice = SQLRow(Array(row.values[column..<(column + entity.columns.count)]))
+                        objects.append(EntityTable(entity: entity, dialect: connection.dialect).object(from: slice))
+                        values.append(.object([entity.name: .object(["id": .int(row.values[column].int64Value ?? 0)])]))
                     } else {
                         let plan = plans[itemIndex]
                         var members: [String: JSON] = [:]
@@ -78,10 +83,6 @@ struct Searcher: Sendable {
                             if let json = codec.json(of: row.values[column + offset], type: type) {
                                 members[name] = json
                             }
-                        }
-                        if keepObjects {
-                            let slice = SQLRow(Array(row.values[column..<(column + entity.columns.count)]))
-                            objects.append(EntityTable(entity: entity, dialect: connection.dialect).object(from: slice))
                         }
                         values.append(.object([entity.name: .object(members)]))
                     }
