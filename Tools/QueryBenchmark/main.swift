@@ -20,6 +20,11 @@ import Logging
 // --reuse, a database that already holds a generated catalog is used as it is (for repeated runs).
 // --datafiles sets the catalog's size (investigations = N / 100, 10 datasets each, 10 datafiles per dataset);
 // --seconds is how long each way of each query is timed, per mode (sequential, concurrent).
+//
+//   icat-query-benchmark --postgres URL --authorization [--rules FILE] [--explain] [--datafiles N] [--seconds S]
+//
+// times a member browsing under the standard rule set instead (see Authorization.swift): authorized, as root and
+// hand-written; --explain prints EXPLAIN ANALYZE of the SQL the catalog runs for the member.
 
 struct Options {
     var postgres: String?
@@ -28,6 +33,9 @@ struct Options {
     var concurrency = 8
     var compilations = 20_000
     var reuse = false
+    var authorization = false
+    var explain = false
+    var rules = "Rules/facility.yaml"
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -39,6 +47,9 @@ struct Options {
             case "--concurrency": concurrency = iterator.next().flatMap(Int.init) ?? concurrency
             case "--compilations": compilations = iterator.next().flatMap(Int.init) ?? compilations
             case "--reuse": reuse = true
+            case "--authorization": authorization = true
+            case "--explain": explain = true
+            case "--rules": rules = iterator.next() ?? rules
             default:
                 print("unknown argument \(argument)")
                 exit(2)
@@ -657,7 +668,7 @@ let options = Options(Array(CommandLine.arguments.dropFirst()))
 guard let url = options.postgres else {
     print(
         "usage: icat-query-benchmark --postgres URL [--datafiles N] [--seconds S] [--concurrency N] "
-            + "[--compilations N] [--reuse]"
+            + "[--compilations N] [--reuse] [--authorization [--rules FILE] [--explain]]"
     )
     exit(2)
 }
@@ -665,6 +676,16 @@ guard let url = options.postgres else {
 let database = try await PostgresDatabase(url: url, logger: logger)
 try await Migrator.bundled(for: .postgresql).migrate(database, logger: logger)
 let investigations = try await generate(database, shape: Shape(datafiles: options.datafiles), reuse: options.reuse)
+if options.authorization {
+    try await authorizationBenchmark(
+        database: database,
+        shape: Shape(datafiles: options.datafiles),
+        options: options,
+        logger: logger
+    )
+    await database.close()
+    exit(0)
+}
 let workload = Workload(ids: investigations.map(\.id), names: investigations.map(\.name))
 let catalog = Catalog(database: database, configuration: .development, logger: logger)
 let session = try await catalog.login(plugin: "simple", credentials: ["username": "root", "password": "secret"])
