@@ -84,16 +84,7 @@ final class CompilationContext {
                 if let extra = restriction.condition(for: entity, alias: alias) { conditions.append(extra) }
             }
         }
-        var groupBy: [SQLFragment] = []
-        for expression in syntax.groupBy {
-            try refuseAggregates(in: expression, clause: "GROUP BY")
-            let compiled = try compile(expression, in: scope)
-            if case .entity(let entity, let reference) = compiled.type {
-                groupBy.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
-            } else {
-                groupBy.append(compiled.sql)
-            }
-        }
+        let groupBy = try groupKeys(syntax.groupBy, in: scope)
         var having: SQLFragment?
         if let havingClause = syntax.having { having = try condition(havingClause, in: scope) }
         var orderBy: [(key: SQLFragment, ascending: Bool)] = []
@@ -205,6 +196,21 @@ final class CompilationContext {
         return CompiledQuery(sql: sql, items: items, include: include, isAggregate: isAggregate)
     }
 
+    /// The SQL of GROUP BY items; an entity groups by its id.
+    func groupKeys(_ expressions: [Expression], in scope: Scope) throws(QueryError) -> [SQLFragment] {
+        var keys: [SQLFragment] = []
+        for expression in expressions {
+            try refuseAggregates(in: expression, clause: "GROUP BY")
+            let compiled = try compile(expression, in: scope)
+            if case .entity(let entity, let reference) = compiled.type {
+                keys.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
+            } else {
+                keys.append(compiled.sql)
+            }
+        }
+        return keys
+    }
+
     func list(_ fragments: [SQLFragment]) -> SQLFragment {
         var result = SQLFragment()
         for (index, fragment) in fragments.enumerated() {
@@ -273,16 +279,7 @@ final class CompilationContext {
             sql.append(" WHERE ")
             sql.append(conjunction(conditions))
         }
-        var groups: [SQLFragment] = []
-        for expression in syntax.groupBy {
-            try refuseAggregates(in: expression, clause: "GROUP BY")
-            let compiled = try compile(expression, in: scope)
-            if case .entity(let entity, let reference) = compiled.type {
-                groups.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
-            } else {
-                groups.append(compiled.sql)
-            }
-        }
+        let groups = try groupKeys(syntax.groupBy, in: scope)
         var having: SQLFragment?
         if let havingClause = syntax.having { having = try condition(havingClause, in: scope) }
         if containsAggregate(syntax.select[0]) || !syntax.groupBy.isEmpty || syntax.having != nil {
