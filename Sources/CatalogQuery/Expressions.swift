@@ -489,9 +489,13 @@ extension CompilationContext {
                 type: .value(.timestamp)
             )
         case "CURRENT_TIME":
-            throw QueryError(
-                "CURRENT_TIME is not supported: the catalog has no time-of-day fields; use CURRENT_TIMESTAMP",
-                at: position
+            // The time of day in UTC as text, 'hh:mm:ss', the same on both databases. The catalog has no
+            // time-of-day fields, so it compares with strings only.
+            return Compiled(
+                sql: SQLFragment(
+                    dialect == .sqlite ? "time('now')" : "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'HH24:MI:SS')"
+                ),
+                type: .value(.string)
             )
         case "CURRENT_TIMESTAMP":
             return Compiled(
