@@ -147,21 +147,7 @@ final class CompilationContext {
                 sql.append(key)
             }
         }
-        sql.append(" FROM ")
-        sql.append(joinedFrom(scope))
-        conditions.append(contentsOf: scope.correlations)
-        if !conditions.isEmpty {
-            sql.append(" WHERE ")
-            sql.append(conjunction(conditions))
-        }
-        if !groupBy.isEmpty {
-            sql.append(" GROUP BY ")
-            sql.append(list(groupBy))
-        }
-        if let having {
-            sql.append(" HAVING ")
-            sql.append(having)
-        }
+        appendFromWhereGroupHaving(to: &sql, scope: scope, conditions: conditions, groups: groupBy, having: having)
         if !orderBy.isEmpty {
             // Nulls sort after every value, as on PostgreSQL (and Oracle); SQLite's default is the opposite.
             let nulls = dialect == .sqlite
@@ -194,6 +180,32 @@ final class CompilationContext {
             sql.bind(.integer(syntax.offset))
         }
         return CompiledQuery(sql: sql, items: items, include: include, isAggregate: isAggregate)
+    }
+
+    /// ` FROM ... [WHERE ...] [GROUP BY ...] [HAVING ...]`, written once every clause is compiled, so that the joins
+    /// any of them needed are in the FROM clause.
+    func appendFromWhereGroupHaving(
+        to sql: inout SQLFragment,
+        scope: Scope,
+        conditions: [SQLFragment],
+        groups: [SQLFragment],
+        having: SQLFragment?
+    ) {
+        sql.append(" FROM ")
+        sql.append(joinedFrom(scope))
+        let conditions = conditions + scope.correlations
+        if !conditions.isEmpty {
+            sql.append(" WHERE ")
+            sql.append(conjunction(conditions))
+        }
+        if !groups.isEmpty {
+            sql.append(" GROUP BY ")
+            sql.append(list(groups))
+        }
+        if let having {
+            sql.append(" HAVING ")
+            sql.append(having)
+        }
     }
 
     /// The SQL of GROUP BY items; an entity groups by its id.
@@ -272,13 +284,6 @@ final class CompilationContext {
         var sql = SQLFragment("(SELECT ")
         if syntax.distinct { sql.append("DISTINCT ") }
         sql.append(selectOne ? SQLFragment("1") : item.sql)
-        sql.append(" FROM ")
-        sql.append(joinedFrom(scope))
-        conditions.append(contentsOf: scope.correlations)
-        if !conditions.isEmpty {
-            sql.append(" WHERE ")
-            sql.append(conjunction(conditions))
-        }
         let groups = try groupKeys(syntax.groupBy, in: scope)
         var having: SQLFragment?
         if let havingClause = syntax.having { having = try condition(havingClause, in: scope) }
@@ -289,14 +294,7 @@ final class CompilationContext {
                 try checkGrouped(havingClause, by: grouped, hasGroupBy: !syntax.groupBy.isEmpty, in: scope)
             }
         }
-        if !groups.isEmpty {
-            sql.append(" GROUP BY ")
-            sql.append(list(groups))
-        }
-        if let having {
-            sql.append(" HAVING ")
-            sql.append(having)
-        }
+        appendFromWhereGroupHaving(to: &sql, scope: scope, conditions: conditions, groups: groups, having: having)
         sql.append(")")
         return Compiled(sql: sql, type: item.type)
     }
