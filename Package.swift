@@ -52,13 +52,26 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedFiles"]
         ),
+        // libxml2, whose streaming reader parses ICAT data files in XML.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // The icatdata file format of python-icat's icatdump and icatingest, in XML and YAML: streaming readers
+        // and writers of its objects. Knows the entity model, not the database.
+        .target(
+            name: "CatalogDataFormat",
+            dependencies: ["CatalogSchema", "CLibXML2", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         // The ICAT query language: tokens, syntax, and its compilation to SQL for each dialect.
         .target(name: "CatalogQuery", dependencies: ["CatalogSchema", "CatalogSQL"], swiftSettings: swiftSettings),
         // The catalog: sessions, authenticators, entity operations, validation. Knows nothing of HTTP.
         .target(
             name: "Catalog",
             dependencies: [
-                "CatalogSchema", "CatalogSQL", "CatalogStore", "CatalogQuery", "JSONValue",
+                "CatalogSchema", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogDataFormat", "JSONValue",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -122,7 +135,7 @@ let package = Package(
             name: "CatalogTests",
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
-                "CatalogRPC", "CatalogServer", "CatalogRuleSets",
+                "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
