@@ -19,6 +19,7 @@ public final class Catalog: Sendable {
     public let gatekeeper: Gatekeeper
     let sessions: SessionStore
     let writer: EntityWriter
+    let bulkWriter: BulkWriter
     let reader: EntityReader
     let codec: EntityCodec
     let searcher: Searcher
@@ -40,6 +41,7 @@ public final class Catalog: Sendable {
             cacheWindow: .milliseconds(Int64(configuration.sessionCacheSeconds * 1000))
         )
         self.writer = EntityWriter(model: model, logger: logger)
+        self.bulkWriter = BulkWriter(writer: writer)
         self.reader = EntityReader(model: model)
         self.codec = EntityCodec(model: model)
         self.searcher = Searcher(
@@ -181,14 +183,30 @@ public final class Catalog: Sendable {
         return try await perform {
             try await database.withTransaction { connection in
                 let now = Date()
+                var counts: [String: Int] = [:]
+                for input in frozen { BulkWriter.count(input, into: &counts) }
+                var reservation = BulkWriter.IdReservation()
+                try await reservation.reserve(counts, model: model, on: connection)
+                var objects: [BulkWriter.PlannedObject] = []
                 var ids: [Int64] = []
                 ids.reserveCapacity(frozen.count)
-                for (offset, input) in frozen.enumerated() {
-                    do {
-                        ids.append(try await writer.create(input, user: caller.userName, now: now, on: connection))
-                    } catch let error as CatalogError {
-                        throw batch ? error.at(offset: offset) : error
+                do {
+                    for (offset, input) in frozen.enumerated() {
+                        ids.append(
+                            try await bulkWriter.plan(
+                                input,
+                                item: offset,
+                                user: caller.userName,
+                                now: now,
+                                ids: &reservation,
+                                into: &objects,
+                                on: connection
+                            )
+                        )
                     }
+                    try await bulkWriter.write(objects, on: connection)
+                } catch let failure as BulkWriter.ItemError {
+                    throw batch ? failure.error.at(offset: failure.item) : failure.error
                 }
                 // ICAT checks CREATE on each top-level object once it is written, inside the transaction.
                 try await checkEach(

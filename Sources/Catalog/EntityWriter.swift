@@ -39,25 +39,8 @@ struct EntityWriter: Sendable {
         }
         var values = input.values
         if let parent { values[parent.field] = .integer(parent.id) }
-        for field in entity.fields where !field.isManaged && !field.isMany {
-            let given = values[field.name]
-            if given == nil || given!.isNull {
-                if let defaultValue = field.defaultValue, let attributeType = field.attributeType {
-                    values[field.name] = Self.sqlValue(defaultValue, attributeType)
-                } else if field.required {
-                    throw CatalogError.validation("\(entity.name): \(field.name) cannot be null.")
-                } else {
-                    values[field.name] = nil
-                }
-            }
-        }
-        try checkLengths(entity, values)
-        values["createId"] = .text(user)
-        values["modId"] = .text(user)
-        values["createTime"] = .timestamp(now)
-        values["modTime"] = .timestamp(now)
+        values = try prepare(entity, values, user: user, now: now, dialect: connection.dialect)
         try await parameters?.check(entity, values: values, on: connection)
-        try authorizationTables.check(entity, values: values, dialect: connection.dialect)
         let table = EntityTable(entity: entity, dialect: connection.dialect)
         let id: Int64
         do {
@@ -75,6 +58,39 @@ struct EntityWriter: Sendable {
             }
         }
         return id
+    }
+
+    /// The complete column values of a new object: defaults filled in, mandatory fields and string lengths checked,
+    /// the managed fields set (those `given` holds are kept when `keepManaged`), rules and public steps checked.
+    /// Parameter values are checked separately, against their types in the database.
+    func prepare(
+        _ entity: EntityDefinition,
+        _ given: [String: SQLValue],
+        user: String,
+        now: Date,
+        dialect: SQLDialect,
+        keepManaged: Bool = false
+    ) throws(CatalogError) -> [String: SQLValue] {
+        var values = given
+        for field in entity.fields where !field.isManaged && !field.isMany {
+            let value = values[field.name]
+            if value == nil || value!.isNull {
+                if let defaultValue = field.defaultValue, let attributeType = field.attributeType {
+                    values[field.name] = Self.sqlValue(defaultValue, attributeType)
+                } else if field.required {
+                    throw CatalogError.validation("\(entity.name): \(field.name) cannot be null.")
+                } else {
+                    values[field.name] = nil
+                }
+            }
+        }
+        try checkLengths(entity, values)
+        if !keepManaged || values["createId"] == nil { values["createId"] = .text(user) }
+        if !keepManaged || values["modId"] == nil { values["modId"] = .text(user) }
+        if !keepManaged || values["createTime"] == nil { values["createTime"] = .timestamp(now) }
+        if !keepManaged || values["modTime"] == nil { values["modTime"] = .timestamp(now) }
+        try authorizationTables.check(entity, values: values, dialect: dialect)
+        return values
     }
 
     static func sqlValue(_ value: DefaultValue, _ type: AttributeType) -> SQLValue {

@@ -8,6 +8,13 @@ public protocol DatabaseConnection: Sendable {
     func query(_ statement: SQLStatement) async throws(DatabaseError) -> [SQLRow]
     /// Runs a statement whose rows are not needed.
     func execute(_ statement: SQLStatement) async throws(DatabaseError)
+    /// Takes `count` new ids from `table`'s id sequence, for rows that `bulkInsert` then writes with explicit ids.
+    /// No other writer is given these ids, whether or not they are used.
+    func reserveIds(in table: String, count: Int) async throws(DatabaseError) -> [Int64]
+    /// Writes `rows` (values in the order of `columns`) into `table` at once: `COPY FROM STDIN` on PostgreSQL,
+    /// multi-row `INSERT` statements on SQLite. Constraints are checked as for single inserts; a violation fails
+    /// the whole call without saying which row.
+    func bulkInsert(into table: String, columns: [String], rows: [[SQLValue]]) async throws(DatabaseError)
 }
 
 /// One database the catalog keeps its data in: PostgreSQL or SQLite, behind the same small interface.

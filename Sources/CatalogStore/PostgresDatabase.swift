@@ -112,7 +112,8 @@ struct PostgresConnectionHandle: DatabaseConnection {
 
     func execute(_ statement: SQLStatement) async throws(DatabaseError) {
         do {
-            try await connection.query(Self.postgresQuery(statement), logger: logger)
+            // The server's error arrives with the rows: they must be read for a failure to show.
+            for try await _ in try await connection.query(Self.postgresQuery(statement), logger: logger) {}
         } catch let error as PSQLError {
             throw Self.classify(error)
         } catch {

@@ -1,0 +1,89 @@
+import CatalogSQL
+import GRDB
+
+extension SQLiteDatabase {
+    /// Moves `table`'s AUTOINCREMENT counter on by `count` and returns the ids passed over. The counter lives in
+    /// `sqlite_sequence`, which only gets a row at a table's first insert, so the row is made first if needed.
+    static func reserveIds(_ db: GRDB.Database, in table: String, count: Int) throws -> [Int64] {
+        guard count > 0 else { return [] }
+        let quoted = SQLDialect.sqlite.quote(table)
+        let highest = "COALESCE((SELECT MAX(\"id\") FROM \(quoted)), 0)"
+        try db.execute(
+            sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, \(highest) "
+                + "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+            arguments: [table, table]
+        )
+        let last = try Int64.fetchOne(
+            db,
+            sql: "UPDATE sqlite_sequence SET seq = MAX(seq, \(highest)) + ? WHERE name = ? RETURNING seq",
+            arguments: [Int64(count), table]
+        )
+        guard let last else { throw DatabaseError(.other, "no sqlite_sequence row for \(table)") }
+        return Array((last - Int64(count) + 1)...last)
+    }
+
+    /// Multi-row INSERTs of as many rows as SQLite's bound-variable limit allows, through one cached statement.
+    static func bulkInsert(_ db: GRDB.Database, into table: String, columns: [String], rows: [[SQLValue]]) throws {
+        guard !rows.isEmpty, !columns.isEmpty else { return }
+        let rowsPerStatement = max(1, min(500, 32_000 / columns.count))
+        let dialect = SQLDialect.sqlite
+        let head =
+            "INSERT INTO \(dialect.quote(table)) (" + columns.map(dialect.quote).joined(separator: ", ") + ") VALUES "
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var start = 0
+        while start < rows.count {
+            let end = min(start + rowsPerStatement, rows.count)
+            let sql = head + Array(repeating: tuple, count: end - start).joined(separator: ", ")
+            let statement = try db.cachedStatement(sql: sql)
+            try statement.execute(arguments: arguments(rows[start..<end].flatMap { $0 }))
+            start = end
+        }
+    }
+}
+
+extension SQLiteDatabase {
+    /// Runs `body` holding the lock that keeps other writers out.
+    func holdingWriteLock<T: Sendable>(_ body: () async throws(DatabaseError) -> T) async throws(DatabaseError) -> T {
+        await writeLock.lock()
+        do {
+            let result = try await body()
+            await writeLock.unlock()
+            return result
+        } catch {
+            await writeLock.unlock()
+            throw error
+        }
+    }
+}
+
+extension SQLiteTransactionConnection {
+    func reserveIds(in table: String, count: Int) async throws(DatabaseError) -> [Int64] {
+        try await database.run { db in try SQLiteDatabase.reserveIds(db, in: table, count: count) }
+    }
+
+    func bulkInsert(into table: String, columns: [String], rows: [[SQLValue]]) async throws(DatabaseError) {
+        try await database.run { db in
+            try SQLiteDatabase.bulkInsert(db, into: table, columns: columns, rows: rows)
+        }
+    }
+}
+
+extension SQLiteAutocommitConnection {
+    func reserveIds(in table: String, count: Int) async throws(DatabaseError) -> [Int64] {
+        try await database.holdingWriteLock { () async throws(DatabaseError) in
+            try await database.run { db in try SQLiteDatabase.reserveIds(db, in: table, count: count) }
+        }
+    }
+
+    /// Outside a transaction the rows are written in one, so that a failure leaves none of them.
+    func bulkInsert(into table: String, columns: [String], rows: [[SQLValue]]) async throws(DatabaseError) {
+        try await database.holdingWriteLock { () async throws(DatabaseError) in
+            try await database.run { db in
+                try db.inTransaction {
+                    try SQLiteDatabase.bulkInsert(db, into: table, columns: columns, rows: rows)
+                    return .commit
+                }
+            }
+        }
+    }
+}
