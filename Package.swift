@@ -88,7 +88,7 @@ let package = Package(
         // JSON-RPC 2.0: requests, responses, a method table and its OpenRPC description. Knows nothing of HTTP.
         .target(name: "JSONRPC", dependencies: ["JSONValue", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         // The catalog's operations as JSON-RPC methods, and the one mapping of catalog errors to JSON-RPC errors.
-        .target(name: "CatalogRPC", dependencies: ["Catalog", "JSONRPC", "JSONValue"], swiftSettings: swiftSettings),
+        .target(name: "CatalogRPC", dependencies: ["Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue"], swiftSettings: swiftSettings),
         // The HTTP server: /rpc, /health, /metrics.
         .target(
             name: "CatalogServer",

@@ -473,7 +473,7 @@ public final class Catalog: Sendable {
 
     /// After a write (successful or not) to these entities, or to what cascades to them, this server checks
     /// sessions and the rules version afresh, so that its own changes take effect at once.
-    private func noteWrites(to entities: [EntityDefinition], cascading: Bool) {
+    func noteWrites(to entities: [EntityDefinition], cascading: Bool) {
         let touched = entities.contains { entity in
             Self.authorizationEntities.contains(entity.name)
                 || (cascading && !writer.cascadeReachable(from: entity).isDisjoint(with: Self.authorizationEntities))

@@ -1,4 +1,5 @@
 import Catalog
+import CatalogDataFormat
 import JSONRPC
 import JSONValue
 
@@ -16,6 +17,37 @@ public enum CatalogService {
     static let sessionId = RPCParameter("sessionId", Schema.string, description: "A session id from login")
     static let entity = RPCParameter("entity", Schema.entity, description: "An entity wrapped in its type name")
     static let entities = RPCParameter("entities", ["type": "array", "items": Schema.entity])
+
+    static let format = RPCParameter(
+        "format",
+        ["enum": .array(DataFileFormat.allCases.map { .string($0.rawValue) })],
+        description: "icatdata-xml or icatdata-yaml"
+    )
+    static let attributes = RPCParameter(
+        "attributes",
+        ["enum": .array(AttributeSelection.allCases.map { .string($0.rawValue) })],
+        required: false,
+        description: "USER (default) or ALL, which includes createId, createTime, modId and modTime"
+    )
+
+    /// An enumerated option by its raw value: `fallback` when absent, BAD_PARAMETER when not one of the values.
+    static func option<Value: RawRepresentable & CaseIterable>(
+        _ params: RPCParams,
+        _ name: String,
+        default fallback: Value?
+    ) throws -> Value where Value.RawValue == String {
+        guard let raw = try params.optionalString(name) else {
+            if let fallback { return fallback }
+            throw CatalogError(.badParameter, "\(name) is required")
+        }
+        guard let value = Value(rawValue: raw) else {
+            throw CatalogError(
+                .badParameter,
+                "\(name) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), not '\(raw)'"
+            )
+        }
+        return value
+    }
 
     static func methods(_ catalog: Catalog) -> [RPCMethod] {
         [
@@ -142,6 +174,58 @@ public enum CatalogService {
                         sessionId: try params.string("sessionId"),
                         entity: try params.json("entity"),
                         access: access
+                    )
+                )
+            },
+            RPCMethod(
+                name: "importData",
+                summary: "Imports an ICAT data file (python-icat's icatdata, XML or YAML) in one transaction.",
+                params: [
+                    sessionId, format,
+                    RPCParameter("data", Schema.string, description: "The file's text"),
+                    RPCParameter(
+                        "duplicate",
+                        ["enum": .array(DuplicateAction.allCases.map { .string($0.rawValue) })],
+                        required: false
+                    ),
+                    attributes,
+                ],
+                result: [
+                    "type": "object",
+                    "properties": ["created": Schema.integer, "skipped": Schema.integer, "updated": Schema.integer],
+                ]
+            ) { params, _ in
+                let options = ImportOptions(
+                    duplicate: try option(params, "duplicate", default: .throw),
+                    attributes: try option(params, "attributes", default: .user)
+                )
+                let summary = try await catalog.importData(
+                    sessionId: try params.string("sessionId"),
+                    format: try option(params, "format", default: nil),
+                    source: .text(try params.string("data")),
+                    options: options
+                )
+                return [
+                    "created": .int(Int64(summary.created)), "skipped": .int(Int64(summary.skipped)),
+                    "updated": .int(Int64(summary.updated)),
+                ]
+            },
+            RPCMethod(
+                name: "exportData",
+                summary: "Writes what the caller may read, or what a query selects, as an ICAT data file.",
+                params: [
+                    sessionId, format,
+                    RPCParameter("query", Schema.string, required: false, description: "What to export; all if absent"),
+                    attributes,
+                ],
+                result: Schema.string
+            ) { params, _ in
+                .string(
+                    try await catalog.exportData(
+                        sessionId: try params.string("sessionId"),
+                        format: try option(params, "format", default: nil),
+                        query: try params.optionalString("query"),
+                        attributes: try option(params, "attributes", default: .user)
                     )
                 )
             },

@@ -1,0 +1,134 @@
+import CatalogDataFormat
+import CatalogSQL
+import CatalogStore
+import Foundation
+import JSONValue
+
+extension Catalog {
+    /// Imports a data file in one transaction: all of it, or (on any error, which names the object by offset and
+    /// line) nothing. `progress` hears the running totals after each bulk write.
+    public func importData(
+        sessionId: String,
+        format: DataFileFormat,
+        source: DataFileSource,
+        options: ImportOptions = ImportOptions(),
+        progress: @escaping @Sendable (ImportSummary) async -> Void = { _ in }
+    ) async throws(CatalogError) -> ImportSummary {
+        let caller = try await caller(sessionId: sessionId)
+        if options.attributes == .all, !caller.isRoot {
+            throw CatalogError(.insufficientPrivileges, "Only root may import with attributes ALL")
+        }
+        var touched: Set<String> = []
+        defer { noteWrites(to: touched.compactMap(model.entity(named:)), cascading: false) }
+        let (summary, written) = try await perform {
+            try await database.withTransaction { connection -> (ImportSummary, Set<String>) in
+                var reader: any DataFileReader
+                do {
+                    reader = try makeDataFileReader(format, source, model: model)
+                } catch let error as DataFileError {
+                    throw CatalogError(.badParameter, error.description, offset: 0)
+                }
+                var importer = DataImporter(
+                    model: model,
+                    bulk: bulkWriter,
+                    caller: caller,
+                    options: options,
+                    now: Date(),
+                    connection: connection
+                )
+                let summary = try await importer.run(&reader, progress: progress)
+                return (summary, importer.touched)
+            }
+        }
+        touched = written
+        logger.info(
+            "imported \(summary.objects) objects: \(summary.created) created, \(summary.skipped) skipped, \(summary.updated) updated"
+        )
+        return summary
+    }
+
+    /// Writes what the caller may read as a data file to `sink`, in pieces: everything, or the objects `query`
+    /// selects with everything that cascades from them. References to objects left out are written as unique-key
+    /// labels, which an importing catalog resolves against its own objects.
+    public func exportData(
+        sessionId: String,
+        format: DataFileFormat,
+        query: String? = nil,
+        attributes: AttributeSelection = .user,
+        to sink: @escaping @Sendable (String) async throws -> Void
+    ) async throws(CatalogError) {
+        let caller = try await caller(sessionId: sessionId)
+        try await perform {
+            try await database.withTransaction { connection in
+                if connection.dialect == .postgresql {
+                    // One snapshot for the whole file, however long it takes to write.
+                    try await connection.execute(
+                        SQLStatement(.postgresql, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    )
+                }
+                var selection: [String: Set<Int64>]?
+                if let query, !query.trimmingCharacters(in: .whitespaces).isEmpty {
+                    selection = try await exportSelection(query, caller: caller, on: connection)
+                }
+                var exporter = DataExporter(
+                    model: model,
+                    format: format,
+                    caller: caller,
+                    attributes: attributes,
+                    connection: connection
+                )
+                try await exporter.run(selection: selection, to: sink)
+            }
+        }
+    }
+
+    /// The whole file `exportData` writes, as one string.
+    public func exportData(
+        sessionId: String,
+        format: DataFileFormat,
+        query: String? = nil,
+        attributes: AttributeSelection = .user
+    ) async throws(CatalogError) -> String {
+        let collected = TextCollector()
+        try await exportData(sessionId: sessionId, format: format, query: query, attributes: attributes) { piece in
+            await collected.append(piece)
+        }
+        return await collected.text
+    }
+
+    /// The objects a query selects, by entity, with their cascaded descendants.
+    private func exportSelection(
+        _ query: String,
+        caller: Caller,
+        on connection: any DatabaseConnection
+    ) async throws -> [String: Set<Int64>] {
+        let results = try await searcher.search(
+            query,
+            userName: caller.userName,
+            restriction: caller.isRoot ? nil : caller.readRestriction,
+            caller: caller,
+            on: connection
+        )
+        var selection: [String: Set<Int64>] = [:]
+        for result in results.arrayValue ?? [] {
+            guard case .object(let wrapper) = result, wrapper.count == 1, let (name, body) = wrapper.first,
+                let entity = model.entity(named: name), let id = body["id"]?.int64Value
+            else {
+                throw CatalogError.badParameter(
+                    "The query of exportData must select objects, e.g. 'Investigation [name=\"x\"]'"
+                )
+            }
+            guard selection[name, default: []].insert(id).inserted else { continue }
+            for (descendant, ids) in try await writer.cascadeDescendants(of: entity, id: id, on: connection) {
+                selection[descendant, default: []].formUnion(ids)
+            }
+        }
+        return selection
+    }
+}
+
+/// Gathers the pieces of an export into one string.
+private actor TextCollector {
+    var text = ""
+    func append(_ piece: String) { text += piece }
+}

@@ -1,0 +1,87 @@
+import CatalogSQL
+import CatalogStore
+
+/// The objects a data file's labels stand for, as the import goes.
+///
+/// A file of millions of objects has millions of labels, so past `limit` labels the index moves them to a
+/// temporary table of the import's transaction and keeps only newer ones in memory: memory stays bounded however
+/// large the file. A label defined again stands for its newest object.
+struct LabelIndex {
+    let limit: Int
+    private var memory: [String: (entity: String, id: Int64)] = [:]
+    private var spilled = false
+    private var sequence: Int64 = 0
+
+    static let table = "icat_import_label"
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    mutating func insert(
+        _ label: String,
+        _ entity: String,
+        _ id: Int64,
+        on connection: any DatabaseConnection
+    ) async throws {
+        memory[label] = (entity, id)
+        if memory.count >= limit { try await spill(on: connection) }
+    }
+
+    func lookup(_ label: String, on connection: any DatabaseConnection) async throws -> (entity: String, id: Int64)? {
+        if let hit = memory[label] { return hit }
+        guard spilled else { return nil }
+        let dialect = connection.dialect
+        var statement = SQLStatement(
+            dialect,
+            "SELECT \(dialect.quote("entity")), \(dialect.quote("object_id")) FROM \(dialect.quote(Self.table)) WHERE "
+                + "\(dialect.quote("label")) = "
+        )
+        statement.bind(.text(label))
+        statement.append(" ORDER BY \(dialect.quote("seq")) DESC LIMIT 1")
+        guard let row = try await connection.query(statement).first, let entity = row[0].stringValue,
+            let id = row[1].int64Value
+        else { return nil }
+        return (entity, id)
+    }
+
+    private mutating func spill(on connection: any DatabaseConnection) async throws {
+        let dialect = connection.dialect
+        let table = dialect.quote(Self.table)
+        if !spilled {
+            try await dropTable(on: connection, force: true)
+            let lifetime = dialect == .postgresql ? " ON COMMIT DROP" : ""
+            try await connection.execute(
+                SQLStatement(
+                    dialect,
+                    "CREATE TEMPORARY TABLE \(table) (\(dialect.quote("seq")) BIGINT NOT NULL, "
+                        + "\(dialect.quote("label")) TEXT NOT NULL, \(dialect.quote("entity")) TEXT NOT NULL, "
+                        + "\(dialect.quote("object_id")) BIGINT NOT NULL)\(lifetime)"
+                )
+            )
+            try await connection.execute(
+                SQLStatement(
+                    dialect,
+                    "CREATE INDEX \(dialect.quote(Self.table + "_label")) ON \(table) (\(dialect.quote("label")))"
+                )
+            )
+            spilled = true
+        }
+        var rows: [[SQLValue]] = []
+        rows.reserveCapacity(memory.count)
+        for (label, object) in memory {
+            sequence += 1
+            rows.append([.integer(sequence), .text(label), .text(object.entity), .integer(object.id)])
+        }
+        try await connection.bulkInsert(into: Self.table, columns: ["seq", "label", "entity", "object_id"], rows: rows)
+        memory.removeAll()
+    }
+
+    /// Drops the temporary table, if the import made one (or, with `force`, if an earlier one left it).
+    func dropTable(on connection: any DatabaseConnection, force: Bool = false) async throws {
+        guard spilled || force else { return }
+        try await connection.execute(
+            SQLStatement(connection.dialect, "DROP TABLE IF EXISTS \(connection.dialect.quote(Self.table))")
+        )
+    }
+}
