@@ -107,8 +107,6 @@ public final class XMLDataFileReader: DataFileReader {
                 }
                 try advanceInRoot()
                 return
-            case NodeType.documentType:
-                throw DataFileError("a data file must not have a document type declaration", line: nodeLine)
             default:
                 try skipNonElement(in: nil)
             }
@@ -319,7 +317,7 @@ public final class XMLDataFileReader: DataFileReader {
         case NodeType.text, NodeType.cdata:
             let place = parent.map { " in <\($0)>" } ?? ""
             let text = value
-            // libxml2 gives a text node the line where it ends; the text itself starts after its leading whitespace.
+            // libxml2 gives a text node the line where its first piece ends: count back from there.
             let trailingLines = text.drop { $0.isWhitespace }.filter { $0 == "\n" }.count
             throw DataFileError(
                 "unexpected text '\(excerpt(text))'\(place) where elements belong",
@@ -328,7 +326,8 @@ public final class XMLDataFileReader: DataFileReader {
         case NodeType.entityReference:
             throw entityReferenceError()
         case NodeType.documentType:
-            throw DataFileError("a data file must not have a document type declaration", line: nodeLine)
+            // libxml2 keeps no line for the declaration, and the parser has read beyond it by now.
+            throw DataFileError("a data file must not have a document type declaration (<!DOCTYPE ...>)", line: nil)
         default:
             throw DataFileError("unexpected XML content", line: nodeLine)
         }
