@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "CatalogServer",
             dependencies: [
-                "CatalogRPC", "Catalog", "JSONRPC",
+                "CatalogRPC", "Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "icat",
             dependencies: [
-                "CatalogServer", "Catalog", "CatalogSQL", "CatalogStore", "CatalogSchema", "CatalogRuleSets", "JSONValue",
+                "CatalogServer", "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogSchema", "CatalogRuleSets", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -121,6 +121,12 @@ let package = Package(
             name: "icat-query-benchmark",
             dependencies: ["Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue"],
             path: "Tools/QueryBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "icat-ingest-benchmark",
+            dependencies: ["Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogRPC", "JSONRPC", "JSONValue"],
+            path: "Tools/IngestBenchmark",
             swiftSettings: swiftSettings
         ),
         // A libFuzzer target over the query tokenizer, parser and compiler (Tools/fuzz-query.sh builds and runs it).

@@ -32,8 +32,8 @@ if [[ "${ICAT_TEST_SKIP_LINT:-}" == 1 ]]; then
     log "skipping lint (ICAT_TEST_SKIP_LINT=1)"
 else
     log "swift format lint"
-    if ! swift format lint --strict --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/QueryFuzzer Plugins; then
-        echo "error: lint failed; fix with: swift format format -i --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/QueryFuzzer Plugins" >&2
+    if ! swift format lint --strict --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/IngestBenchmark Tools/QueryFuzzer Plugins; then
+        echo "error: lint failed; fix with: swift format format -i --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/IngestBenchmark Tools/QueryFuzzer Plugins" >&2
         exit 1
     fi
 fi
@@ -67,6 +67,10 @@ export ICAT_TEST_POSTGRES_URL
 log "ICAT_TEST_POSTGRES_URL=$ICAT_TEST_POSTGRES_URL"
 
 # --- 4. Tests -----------------------------------------------------------------
+# python-icat's published example data files, imported by the tests as real-world inputs (from PyPI, once).
+log "fetching python-icat's example data files (Tools/fetch-examples.sh)"
+ICAT_TEST_EXAMPLES="$(Tools/fetch-examples.sh | tail -n 1)"
+export ICAT_TEST_EXAMPLES
 log "swift test $*"
 # Swift Testing's summary counts tests but XCTest's (which runs none here) closes the output; end with one plain
 # "N passed, N failed" line so that a reader, or CI, sees the count of the tests that ran.

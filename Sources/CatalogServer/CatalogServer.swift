@@ -13,15 +13,28 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Requests with a larger body get 413 without being read further.
     public var maximumRequestBytes: Int
+    /// Data files uploaded to `/data/import` are spooled here while they are imported.
+    public var spoolDirectory: URL
+    /// The largest data file `/data/import` takes.
+    public var maximumImportBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maximumRequestBytes: Int = 64 * 1024 * 1024) {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        maximumRequestBytes: Int = 64 * 1024 * 1024,
+        spoolDirectory: URL = FileManager.default.temporaryDirectory,
+        maximumImportBytes: Int = 1 << 40
+    ) {
         self.host = host
         self.port = port
         self.maximumRequestBytes = maximumRequestBytes
+        self.spoolDirectory = spoolDirectory
+        self.maximumImportBytes = maximumImportBytes
     }
 }
 
-/// The HTTP face of the catalog: `POST /rpc` (JSON-RPC 2.0, single or batch), `GET /health`, `GET /metrics`.
+/// The HTTP face of the catalog: `POST /rpc` (JSON-RPC 2.0, single or batch), `POST /data/import` and
+/// `GET /data/export` (data files streamed), `GET /health`, `GET /metrics`.
 public enum CatalogServer {
     /// Builds the application. Run it with `runService()`, which stops gracefully on SIGTERM and SIGINT.
     public static func application(
@@ -46,6 +59,12 @@ public enum CatalogServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
             )
         }
+        DataTransferRoutes.add(
+            to: router,
+            catalog: catalog,
+            spoolDirectory: configuration.spoolDirectory,
+            maximumBytes: configuration.maximumImportBytes
+        )
         router.get("health") { _, context -> Response in
             do {
                 try await catalog.database.withConnection { connection in

@@ -6,7 +6,7 @@ struct ICAT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icat",
         abstract: "An ICAT-compatible scientific metadata catalog.",
-        subcommands: [Serve.self, Rules.self, Migrations.self, HashPassword.self],
+        subcommands: [Serve.self, Import.self, Export.self, Rules.self, Migrations.self, HashPassword.self],
         defaultSubcommand: Serve.self
     )
 }

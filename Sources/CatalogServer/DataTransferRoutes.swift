@@ -1,0 +1,279 @@
+import Catalog
+import CatalogDataFormat
+import CatalogRPC
+import Foundation
+import Hummingbird
+import JSONRPC
+import JSONValue
+
+/// Streaming import and export of data files over plain HTTP, for files too large for a JSON-RPC string.
+///
+/// - `POST /data/import?format=…&duplicate=…&attributes=…` with the file as the body. The body is spooled to a
+///   temporary file (memory stays flat), then imported in one transaction. The response is NDJSON: a
+///   `{"progress": {...}}` line after each bulk write, then `{"result": {created, skipped, updated}}` or
+///   `{"error": {code, message, data: {type, offset}}}` — the JSON-RPC error the same failure gets on `/rpc`.
+/// - `GET /data/export?format=…&query=…&attributes=…` streams the file back.
+///
+/// The session goes in the `Authorization: Bearer <sessionId>` header (or a `sessionId` query parameter, as the
+/// IDS takes it).
+enum DataTransferRoutes {
+    static func add(to router: Router<BasicRequestContext>, catalog: Catalog, spoolDirectory: URL, maximumBytes: Int) {
+        router.post("data/import") { request, context -> Response in
+            let options: ImportOptions
+            let format: DataFileFormat
+            let sessionId: String
+            do {
+                sessionId = try Self.sessionId(request)
+                format = try Self.option(request, "format", default: nil)
+                options = ImportOptions(
+                    duplicate: try Self.option(request, "duplicate", default: .throw),
+                    attributes: try Self.option(request, "attributes", default: .user)
+                )
+                _ = try await catalog.userName(sessionId: sessionId)
+            } catch {
+                return Self.errorResponse(error)
+            }
+            let file = spoolDirectory.appendingPathComponent("icat-import-\(UUID().uuidString)")
+            do {
+                try await Self.spool(request.body, to: file, maximumBytes: maximumBytes)
+            } catch {
+                try? FileManager.default.removeItem(at: file)
+                context.logger.warning("import upload failed: \(error)")
+                throw error
+            }
+            let channel = PieceChannel()
+            let work = Task {
+                defer { try? FileManager.default.removeItem(at: file) }
+                let line: JSON
+                do {
+                    let summary = try await catalog.importData(
+                        sessionId: sessionId,
+                        format: format,
+                        source: .file(path: file.path),
+                        options: options
+                    ) { progress in
+                        try? await channel.send(Self.line(["progress": Self.json(progress)]))
+                    }
+                    line = ["result": Self.json(summary)]
+                } catch {
+                    let rpc = RPCError.from(error)
+                    line = [
+                        "error": [
+                            "code": .int(Int64(rpc.code)), "message": .string(rpc.message), "data": rpc.data ?? .null,
+                        ]
+                    ]
+                }
+                try? await channel.send(Self.line(line))
+                await channel.finish()
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    do {
+                        while let piece = try await channel.next() {
+                            try await writer.write(ByteBuffer(string: piece))
+                        }
+                    } catch {
+                        // The client went away; the import still finishes or fails on its own, all or nothing.
+                        await channel.cancel()
+                        _ = await work.value
+                        throw error
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+
+        router.get("data/export") { request, context -> Response in
+            let format: DataFileFormat
+            let attributes: AttributeSelection
+            let sessionId: String
+            do {
+                sessionId = try Self.sessionId(request)
+                format = try Self.option(request, "format", default: nil)
+                attributes = try Self.option(request, "attributes", default: .user)
+            } catch {
+                return Self.errorResponse(error)
+            }
+            let query = request.uri.queryParameters["query"].map(String.init)
+            let channel = PieceChannel()
+            let work = Task {
+                do {
+                    try await catalog.exportData(
+                        sessionId: sessionId,
+                        format: format,
+                        query: query,
+                        attributes: attributes
+                    ) { piece in
+                        try await channel.send(piece)
+                    }
+                    await channel.finish()
+                } catch {
+                    await channel.fail(error)
+                }
+            }
+            // Nothing is sent until the export has written its first piece, so that a bad session or query still
+            // gets an error response rather than a truncated file.
+            let first: String?
+            do {
+                first = try await channel.next()
+            } catch {
+                return Self.errorResponse(error)
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: format == .xml ? "application/xml" : "application/yaml"],
+                body: ResponseBody { writer in
+                    do {
+                        if let first { try await writer.write(ByteBuffer(string: first)) }
+                        while let piece = try await channel.next() {
+                            try await writer.write(ByteBuffer(string: piece))
+                        }
+                    } catch {
+                        context.logger.warning("export ended early: \(error)")
+                        await channel.cancel()
+                        work.cancel()
+                        throw error
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+    }
+
+    static func sessionId(_ request: Request) throws -> String {
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            return String(header.dropFirst("Bearer ".count))
+        }
+        if let id = request.uri.queryParameters["sessionId"] { return String(id) }
+        throw CatalogError(.session, "No session: send Authorization: Bearer <sessionId>")
+    }
+
+    static func option<Value: RawRepresentable & CaseIterable>(
+        _ request: Request,
+        _ name: String,
+        default fallback: Value?
+    ) throws -> Value where Value.RawValue == String {
+        guard let raw = request.uri.queryParameters[Substring(name)].map(String.init) else {
+            if let fallback { return fallback }
+            throw CatalogError(.badParameter, "\(name) is required")
+        }
+        guard let value = Value(rawValue: raw) else {
+            throw CatalogError(
+                .badParameter,
+                "\(name) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), not '\(raw)'"
+            )
+        }
+        return value
+    }
+
+    /// Writes the request body to `file`, refusing bodies over `maximumBytes`.
+    static func spool(_ body: RequestBody, to file: URL, maximumBytes: Int) async throws {
+        guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
+            throw CatalogError(.internal, "Cannot create the spool file \(file.path)")
+        }
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        var total = 0
+        for try await buffer in body {
+            total += buffer.readableBytes
+            if total > maximumBytes { throw HTTPError(.contentTooLarge) }
+            try handle.write(contentsOf: buffer.readableBytesView)
+        }
+    }
+
+    static func json(_ summary: ImportSummary) -> JSON {
+        [
+            "objects": .int(Int64(summary.objects)), "created": .int(Int64(summary.created)),
+            "skipped": .int(Int64(summary.skipped)), "updated": .int(Int64(summary.updated)),
+        ]
+    }
+
+    static func line(_ json: JSON) -> String {
+        json.serialized + "\n"
+    }
+
+    /// A catalog error as the JSON-RPC error `/rpc` would give, with an HTTP status that fits it.
+    static func errorResponse(_ error: any Error) -> Response {
+        let rpc = RPCError.from(error)
+        let status: HTTPResponse.Status
+        switch (error as? CatalogError)?.type {
+        case .session: status = .unauthorized
+        case .insufficientPrivileges: status = .forbidden
+        case .internal, nil: status = .internalServerError
+        default: status = .badRequest
+        }
+        let body: JSON = [
+            "error": ["code": .int(Int64(rpc.code)), "message": .string(rpc.message), "data": rpc.data ?? .null]
+        ]
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body.serialized + "\n"))
+        )
+    }
+}
+
+/// Hands pieces of text from one task to another, holding at most a few: the producer waits while the consumer
+/// is behind, so a slow client never makes the server buffer a whole file.
+actor PieceChannel {
+    private var pieces: [String] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+    private var waitingConsumer: CheckedContinuation<Void, Never>?
+    private var waitingProducer: CheckedContinuation<Void, Never>?
+    let capacity: Int
+
+    init(capacity: Int = 4) {
+        self.capacity = capacity
+    }
+
+    struct Cancelled: Error {}
+
+    func send(_ piece: String) async throws {
+        while pieces.count >= capacity, !cancelled {
+            await withCheckedContinuation { waitingProducer = $0 }
+        }
+        if cancelled { throw Cancelled() }
+        pieces.append(piece)
+        wakeConsumer()
+    }
+
+    func finish() {
+        finished = true
+        wakeConsumer()
+    }
+
+    func fail(_ error: any Error) {
+        failure = error
+        finished = true
+        wakeConsumer()
+    }
+
+    func cancel() {
+        cancelled = true
+        pieces.removeAll()
+        waitingProducer?.resume()
+        waitingProducer = nil
+    }
+
+    /// The next piece; nil once the producer has finished and every piece is taken.
+    func next() async throws -> String? {
+        while pieces.isEmpty {
+            if let failure { throw failure }
+            if finished { return nil }
+            await withCheckedContinuation { waitingConsumer = $0 }
+        }
+        let piece = pieces.removeFirst()
+        waitingProducer?.resume()
+        waitingProducer = nil
+        return piece
+    }
+
+    private func wakeConsumer() {
+        waitingConsumer?.resume()
+        waitingConsumer = nil
+    }
+}
