@@ -31,6 +31,7 @@ PASSED=0
 FAILED=0
 WORK=""
 SERVER_PID=""
+SERVER_URL=""
 PG_STARTED_HERE=0
 PG_ADMIN_URL=""
 PG_DB=""
@@ -91,34 +92,112 @@ http_status() {
     curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
-# run_database LABEL DATABASE_URL DIR
-run_database() {
+# start_server LABEL DATABASE_URL DIR: starts the server on a free port (log appended to DIR/server.log) and waits
+# for GET /health; sets SERVER_PID and SERVER_URL. Records the check; returns 1 if the server did not come up.
+start_server() {
     local label="$1" db_url="$2" dir="$3"
-    local port server_log="$dir/server.log" url
+    local port server_log="$dir/server.log"
     port="$(free_port)"
-    url="http://127.0.0.1:$port"
+    SERVER_URL="http://127.0.0.1:$port"
     mkdir -p "$dir/files"
-
     log "[$label] starting $ICAT_BIN on port $port"
-    "$ICAT_BIN" serve --database "$db_url" --storage "$dir/files" --port "$port" >"$server_log" 2>&1 &
+    "$ICAT_BIN" serve --database "$db_url" --storage "$dir/files" --port "$port" >>"$server_log" 2>&1 &
     SERVER_PID=$!
-
-    local deadline=$((SECONDS + HEALTH_TIMEOUT)) up=0
+    local deadline=$((SECONDS + HEALTH_TIMEOUT))
     while ((SECONDS < deadline)); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-        if [[ "$(http_status "$url/health")" == 200 ]]; then
-            up=1
-            break
+        if [[ "$(http_status "$SERVER_URL/health")" == 200 ]]; then
+            ok "[$label] server answers GET /health within ${HEALTH_TIMEOUT}s"
+            return 0
         fi
         sleep 0.2
     done
-    if ((!up)); then
-        fail "[$label] server answers GET /health within ${HEALTH_TIMEOUT}s: it did not; last log lines:"
-        tail -n 20 "$server_log" | sed 's/^/    /'
-        stop_server_hard
-        return 0
+    fail "[$label] server answers GET /health within ${HEALTH_TIMEOUT}s: it did not; last log lines:"
+    tail -n 20 "$server_log" | sed 's/^/    /'
+    stop_server_hard
+    return 1
+}
+
+# rpc_count URL QUERY: the number a COUNT query gives root.
+rpc_count() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys, urllib.request
+url, query = sys.argv[1] + "/rpc", sys.argv[2]
+def call(method, params):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))["result"]
+session = call("login", {"plugin": "simple", "credentials": {"username": "root", "password": "secret"}})["sessionId"]
+print(call("search", {"sessionId": session, "query": query})[0])
+PY
+}
+
+# check_data_files LABEL URL DIR: python-icat's example imports through `icat import`, exports through
+# `icat export`, and the export imports again with duplicates ignored.
+check_data_files() {
+    local label="$1" url="$2" dir="$3" examples out
+    examples="${ICAT_TEST_EXAMPLES:-$(Tools/fetch-examples.sh | tail -n 1)}"
+    if out="$("$ICAT_BIN" import "$examples/icatdump-6.2.xml" --url "$url" --password secret 2>&1)" \
+        && [[ "$out" == *"icatdump-6.2.xml: 439 created, 0 skipped, 0 updated"* ]]; then
+        ok "[$label] icat import of python-icat's icatdump-6.2.xml creates its 439 objects"
+    else
+        fail "[$label] icat import of python-icat's icatdump-6.2.xml creates its 439 objects: $out"
     fi
-    ok "[$label] server answers GET /health within ${HEALTH_TIMEOUT}s"
+    if out="$("$ICAT_BIN" export "$dir/export.yaml" --url "$url" --password secret 2>&1)" \
+        && grep -q '^  Investigation_facility-(name-ESNF)_name-10100601=2DST_visitId-1=2E1=2DN:$' "$dir/export.yaml"; then
+        ok "[$label] icat export writes the catalog as YAML"
+    else
+        fail "[$label] icat export writes the catalog as YAML: $out"
+    fi
+    if out="$("$ICAT_BIN" import "$dir/export.yaml" --duplicate IGNORE --url "$url" --password secret 2>&1)" \
+        && [[ "$out" =~ [1-9][0-9]*\ skipped ]]; then
+        ok "[$label] importing the export again with --duplicate IGNORE skips what exists"
+    else
+        fail "[$label] importing the export again with --duplicate IGNORE skips what exists: $out"
+    fi
+    if ! out="$("$ICAT_BIN" import "$examples/icatdump-6.2.xml" --url "$url" --password secret 2>&1)" \
+        && [[ "$out" == *"OBJECT_ALREADY_EXISTS: line 10: User exists"* ]]; then
+        ok "[$label] importing it twice fails with the object and line"
+    else
+        fail "[$label] importing it twice fails with the object and line: $out"
+    fi
+}
+
+# check_killed_import LABEL DATABASE_URL DIR: the server is killed (SIGKILL) in the middle of a large import;
+# after a restart the catalog holds none of it. Leaves a running server (SERVER_PID, SERVER_URL).
+check_killed_import() {
+    local label="$1" db_url="$2" dir="$3" before after import_pid i
+    python3 Tools/generate-datafile.py --datafiles 300000 --prefix KILL >"$dir/large.xml"
+    before="$(rpc_count "$SERVER_URL" "SELECT COUNT(df) FROM Datafile df")"
+    "$ICAT_BIN" import "$dir/large.xml" --url "$SERVER_URL" --password secret >"$dir/killed.out" 2>&1 &
+    import_pid=$!
+    for ((i = 0; i < 600; i++)); do
+        grep -q 'objects read' "$dir/killed.out" && break
+        sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    wait "$import_pid" 2>/dev/null || true
+    rm -f "$dir/large.xml"
+    if ! grep -q 'objects read' "$dir/killed.out" || grep -q ' skipped, ' "$dir/killed.out"; then
+        fail "[$label] a killed import leaves nothing: the import was not caught half way: $(tail -n 3 "$dir/killed.out")"
+    fi
+    start_server "$label" "$db_url" "$dir" || return 0
+    after="$(rpc_count "$SERVER_URL" "SELECT COUNT(df) FROM Datafile df")"
+    if [[ "$after" == "$before" ]]; then
+        ok "[$label] a server killed half way through an import leaves none of it ($before datafiles before and after)"
+    else
+        fail "[$label] a server killed half way through an import leaves none of it: $before datafiles before, $after after"
+    fi
+}
+
+# run_database LABEL DATABASE_URL DIR
+run_database() {
+    local label="$1" db_url="$2" dir="$3"
+    local server_log="$dir/server.log" url
+    if ! start_server "$label" "$db_url" "$dir"; then return 0; fi
+    url="$SERVER_URL"
 
     local run out summary p m smoke_rc
     for run in 1 2; do
@@ -139,6 +218,10 @@ run_database() {
             fail "[$label #$run] rpc-smoke.py ends with 'N passed, M failed': exit status $smoke_rc, last line '$summary'"
         fi
     done
+
+    check_data_files "$label" "$url" "$dir"
+    check_killed_import "$label" "$db_url" "$dir"
+    url="$SERVER_URL"
 
     # The standard rule set loads through the command line, and a second load adds nothing.
     local first second

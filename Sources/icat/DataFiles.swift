@@ -53,7 +53,16 @@ struct Import: AsyncParsableCommand {
         } sent: { bytes in
             progress.update("uploading \(size > 0 ? "\(bytes * 100 / Int64(size))%" : "\(bytes) bytes")")
         }
-        let status = try await transfer.upload(request, fromFile: url)
+        let status: Int
+        do {
+            status = try await transfer.upload(request, fromFile: url)
+        } catch let error as URLError {
+            progress.finish()
+            throw ClientError(
+                "\(file): the connection to the server broke before the import's result came (\(error.localizedDescription)); "
+                    + "an import is all or nothing, so the file is either wholly imported or not at all"
+            )
+        }
         progress.finish()
         if !finished { throw ClientError("import: the server answered HTTP \(status) without a result") }
     }
