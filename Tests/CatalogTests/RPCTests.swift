@@ -241,3 +241,94 @@ struct RPCTests {
         }
     }
 }
+
+/// Data files over HTTP: JSON-RPC's importData/exportData, and the streamed `/data/` routes.
+@Suite("Data files over HTTP")
+struct DataFileHTTPTests {
+    @Test(arguments: Backend.allCases)
+    func importDataAndExportDataWorkOverJSONRPCWithOptionsChecked(_ backend: Backend) async throws {
+        try await RPCTests().withServer(backend, maximumRequestBytes: 4 << 20) { client in
+            let session = JSON.string(try await RPCTests.rootSession(client))
+            let text = try String(contentsOfFile: try DataFileFormatTests.example("icatdump-6.2.yaml"), encoding: .utf8)
+            let imported = try await RPCTests.call(
+                client,
+                "importData",
+                ["sessionId": session, "format": "icatdata-yaml", "data": .string(text)]
+            )
+            #expect(imported["result"] == ["created": 439, "skipped": 0, "updated": 0])
+            let bad = try await RPCTests.call(
+                client,
+                "importData",
+                ["sessionId": session, "format": "icatdata-yaml", "data": .string(text), "duplicate": "MAYBE"]
+            )
+            #expect(bad["error"]?["data"]?["type"] == "BAD_PARAMETER")
+            #expect(bad["error"]?["message"]?.stringValue?.contains("THROW, IGNORE, CHECK, OVERWRITE") == true)
+            let exported = try await RPCTests.call(
+                client,
+                "exportData",
+                ["sessionId": session, "format": "icatdata-xml", "query": "Investigation [name='08100122-EF']"]
+            )
+            let xml = try #require(exported["result"]?.stringValue)
+            #expect(xml.hasPrefix("<?xml"))
+            #expect(
+                xml.contains(
+                    "<investigation id=\"Investigation_facility-(name-ESNF)_name-08100122=2DEF_visitId-1=2E1=2DP\">"
+                )
+            )
+            #expect(!xml.contains("<investigation id=\"Investigation_facility-(name-ESNF)_name-10100601"))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theDataRoutesStreamAnImportWithProgressAndAnExport(_ backend: Backend) async throws {
+        try await RPCTests().withServer(backend) { client in
+            let session = try await RPCTests.rootSession(client)
+            let file = try Data(contentsOf: URL(fileURLWithPath: try DataFileFormatTests.example("icatdump-6.2.xml")))
+            let lines = try await client.execute(
+                uri: "/data/import?format=icatdata-xml",
+                method: .post,
+                headers: [.authorization: "Bearer \(session)"],
+                body: ByteBuffer(bytes: file)
+            ) { response in
+                #expect(response.status == .ok)
+                return try String(buffer: response.body).split(separator: "\n").map { try JSON(parsing: String($0)) }
+            }
+            #expect(lines.last?["result"]?["created"] == 439)
+            #expect(lines.dropLast().allSatisfy { $0["progress"] != nil })
+
+            // The same file again fails, as the last line says, with the object and line.
+            let again = try await client.execute(
+                uri: "/data/import?format=icatdata-xml",
+                method: .post,
+                headers: [.authorization: "Bearer \(session)"],
+                body: ByteBuffer(bytes: file)
+            ) { response in
+                try JSON(parsing: String(String(buffer: response.body).split(separator: "\n").last ?? ""))
+            }
+            #expect(again["error"]?["data"]?["type"] == "OBJECT_ALREADY_EXISTS")
+            #expect(again["error"]?["data"]?["offset"] == 0)
+            #expect(again["error"]?["code"] == -32004)
+
+            let export = try await client.execute(
+                uri: "/data/export?format=icatdata-yaml&attributes=ALL",
+                method: .get,
+                headers: [.authorization: "Bearer \(session)"]
+            ) { response in (response.status, String(buffer: response.body)) }
+            #expect(export.0 == .ok)
+            #expect(export.1.hasPrefix("%YAML 1.1"))
+            #expect(export.1.contains("createId: \"simple/root\""))
+
+            let unauthorized = try await client.execute(uri: "/data/export?format=icatdata-yaml", method: .get) {
+                response in response.status
+            }
+            #expect(unauthorized == .unauthorized)
+            let badQuery = try await client.execute(
+                uri: "/data/export?format=icatdata-xml&query=SELECT%20x%20FROM",
+                method: .get,
+                headers: [.authorization: "Bearer \(session)"]
+            ) { response in (response.status, try JSON(parsing: String(buffer: response.body))) }
+            #expect(badQuery.0 == .badRequest)
+            #expect(badQuery.1["error"]?["data"]?["type"] == "BAD_PARAMETER")
+        }
+    }
+}
