@@ -160,6 +160,9 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$sock'
 max_connections = 200
+# Each test migrates its own database in one transaction, which locks every table, index and sequence it
+# makes; many at once need more than the default 64 lock slots per connection.
+max_locks_per_transaction = 1024
 shared_buffers = 256MB
 # Throwaway test database: durability is irrelevant.
 fsync = off

@@ -1,11 +1,9 @@
 import ArgumentParser
+import AsyncHTTPClient
 import CatalogRuleSets
 import Foundation
 import JSONValue
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 
 /// Options naming a running catalog server and the account to log in with.
 struct ServerOptions: ParsableArguments {
@@ -58,13 +56,14 @@ struct CatalogClient: RuleSetTarget {
     }
 
     static func call(_ endpoint: URL, _ method: String, _ params: [String: JSON]) async throws -> JSON {
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
         let body: JSON = ["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": .object(params)]
-        request.httpBody = Data(body.serializedBytes)
-        let (data, _) = try await URLSession.shared.data(for: request)
-        let reply = try JSON(parsing: Array(data))
+        request.body = .bytes(ByteBuffer(bytes: body.serializedBytes))
+        let response = try await HTTPClient.shared.execute(request, timeout: .minutes(30))
+        let data = try await response.body.collect(upTo: 1 << 30)
+        let reply = try JSON(parsing: Array(buffer: data))
         if let error = reply["error"] {
             let type = error["data"]?["type"]?.stringValue ?? "\(error["code"]?.int64Value ?? 0)"
             throw ClientError("\(method): \(type): \(error["message"]?.stringValue ?? "")")

@@ -1,11 +1,9 @@
 import ArgumentParser
+import AsyncHTTPClient
 import CatalogDataFormat
 import Foundation
 import JSONValue
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 
 /// `icat import FILE`: uploads an ICAT data file to a running catalog, which imports it in one transaction.
 struct Import: AsyncParsableCommand {
@@ -32,39 +30,45 @@ struct Import: AsyncParsableCommand {
         let url = URL(fileURLWithPath: file)
         guard FileManager.default.isReadableFile(atPath: url.path) else { throw ValidationError("cannot read \(file)") }
         let client = try await CatalogClient.login(server)
-        var request = URLRequest(
+        var request = HTTPClientRequest(
             url: client.dataURL(
                 "import",
                 ["format": format.rawValue, "duplicate": duplicate, "attributes": attributes]
-            )
+            ).absoluteString
         )
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(client.sessionId)", forHTTPHeaderField: "Authorization")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(client.sessionId)")
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         let progress = ProgressLine()
+        request.body = .stream(
+            FileChunks(path: url.path) { sent in
+                progress.update("uploading \(size > 0 ? "\(sent * 100 / size)%" : "\(sent) bytes")")
+            },
+            length: .known(Int64(size))
+        )
         var finished = false
-        let transfer = StreamingTransfer { data, buffer in
-            buffer.append(data)
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer[buffer.startIndex..<newline]
-                buffer.removeSubrange(buffer.startIndex...newline)
-                if try handleLine(Array(line), progress: progress) { finished = true }
-            }
-        } sent: { bytes in
-            progress.update("uploading \(size > 0 ? "\(bytes * 100 / Int64(size))%" : "\(bytes) bytes")")
-        }
-        let status: Int
         do {
-            status = try await transfer.upload(request, fromFile: url)
-        } catch let error as URLError {
+            let response = try await HTTPClient.shared.execute(request, timeout: .hours(24 * 7))
+            var pending: [UInt8] = []
+            for try await piece in response.body {
+                pending.append(contentsOf: piece.readableBytesView)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    if try handleLine(Array(pending[..<newline]), progress: progress) { finished = true }
+                    pending.removeSubrange(...newline)
+                }
+            }
+            if !finished, !pending.isEmpty { _ = try handleLine(pending, progress: progress) }
+            progress.finish()
+            if !finished {
+                throw ClientError("import: the server answered HTTP \(response.status.code) without a result")
+            }
+        } catch let error as HTTPClientError {
             progress.finish()
             throw ClientError(
-                "\(file): the connection to the server broke before the import's result came (\(error.localizedDescription)); "
+                "\(file): the connection to the server broke before the import's result came (\(error)); "
                     + "an import is all or nothing, so the file is either wholly imported or not at all"
             )
         }
-        progress.finish()
-        if !finished { throw ClientError("import: the server answered HTTP \(status) without a result") }
     }
 
     /// One NDJSON line of the server's answer: progress, the result (true), or the error (thrown).
@@ -119,33 +123,34 @@ struct Export: AsyncParsableCommand {
         let client = try await CatalogClient.login(server)
         var parameters = ["format": format.rawValue, "attributes": attributes]
         if let query { parameters["query"] = query }
-        var request = URLRequest(url: client.dataURL("export", parameters))
-        request.setValue("Bearer \(client.sessionId)", forHTTPHeaderField: "Authorization")
+        var request = HTTPClientRequest(url: client.dataURL("export", parameters).absoluteString)
+        request.headers.add(name: "Authorization", value: "Bearer \(client.sessionId)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .hours(24 * 7))
+        guard response.status == .ok else {
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let reply = try? JSON(parsing: Array(buffer: body))
+            let message = reply?["error"]?["message"]?.stringValue ?? "HTTP status \(response.status.code)"
+            throw ClientError("export: \(reply?["error"]?["data"]?["type"]?.stringValue ?? "ERROR"): \(message)")
+        }
         let partial = file + ".part"
         guard FileManager.default.createFile(atPath: partial, contents: nil),
             let handle = FileHandle(forWritingAtPath: partial)
         else { throw ValidationError("cannot write \(partial)") }
         let progress = ProgressLine()
         var written = 0
-        let transfer = StreamingTransfer { data, _ in
-            try handle.write(contentsOf: data)
-            written += data.count
-            progress.update("\(written / 1024) KiB received")
-        }
         do {
-            let status = try await transfer.download(request)
+            for try await piece in response.body {
+                try handle.write(contentsOf: piece.readableBytesView)
+                written += piece.readableBytes
+                progress.update("\(written / 1024) KiB received")
+            }
             try handle.close()
             progress.finish()
-            guard status == 200 else {
-                let reply = try? JSON(parsing: Array(FileManager.default.contents(atPath: partial) ?? Data()))
-                try? FileManager.default.removeItem(atPath: partial)
-                let message = reply?["error"]?["message"]?.stringValue ?? "HTTP status \(status)"
-                throw ClientError("export: \(reply?["error"]?["data"]?["type"]?.stringValue ?? "ERROR"): \(message)")
-            }
             try? FileManager.default.removeItem(atPath: file)
             try FileManager.default.moveItem(atPath: partial, toPath: file)
             print("\(file): \(written) bytes")
         } catch {
+            progress.finish()
             try? handle.close()
             try? FileManager.default.removeItem(atPath: partial)
             throw error
@@ -215,78 +220,29 @@ final class ProgressLine: @unchecked Sendable {
     }
 }
 
-/// One HTTP transfer whose response is handed over piece by piece as it arrives (URLSession's delegate API, the
-/// one that streams on Linux too).
-final class StreamingTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    typealias Receive = (Data, inout Data) throws -> Void
-    private let receive: Receive
-    private let sent: (Int64) -> Void
-    private var buffer = Data()
-    private var failure: (any Error)?
-    private var status = 0
-    private var continuation: CheckedContinuation<Int, any Error>?
+/// A file read in chunks of 1 MiB, as a request body; `read` hears the bytes read so far.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+    let read: @Sendable (Int) -> Void
 
-    init(receive: @escaping Receive, sent: @escaping (Int64) -> Void = { _ in }) {
-        self.receive = receive
-        self.sent = sent
-    }
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: FileHandle?
+        let read: @Sendable (Int) -> Void
+        var total = 0
 
-    /// Sends the file as the request body; returns the HTTP status.
-    func upload(_ request: URLRequest, fromFile file: URL) async throws -> Int {
-        try await run { session in session.uploadTask(with: request, fromFile: file) }
-    }
-
-    func download(_ request: URLRequest) async throws -> Int {
-        try await run { session in session.dataTask(with: request) }
-    }
-
-    private func run(_ makeTask: (URLSession) -> URLSessionTask) async throws -> Int {
-        let session = URLSession(configuration: .default, delegate: self, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        return try await withCheckedThrowingContinuation { continuation in
-            self.continuation = continuation
-            makeTask(session).resume()
+        mutating func next() async throws -> ByteBuffer? {
+            guard let handle, let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else {
+                try handle?.close()
+                return nil
+            }
+            total += data.count
+            read(total)
+            return ByteBuffer(bytes: data)
         }
     }
 
-    func urlSession(
-        _ session: URLSession,
-        dataTask: URLSessionDataTask,
-        didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        guard failure == nil else { return }
-        do {
-            try receive(data, &buffer)
-        } catch {
-            failure = error
-            dataTask.cancel()
-        }
-    }
-
-    func urlSession(
-        _ session: URLSession,
-        task: URLSessionTask,
-        didSendBodyData bytesSent: Int64,
-        totalBytesSent: Int64,
-        totalBytesExpectedToSend: Int64
-    ) {
-        sent(totalBytesSent)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-        if let failure {
-            continuation?.resume(throwing: failure)
-        } else if let error {
-            continuation?.resume(throwing: error)
-        } else {
-            continuation?.resume(returning: status)
-        }
-        continuation = nil
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(handle: FileHandle(forReadingAtPath: path), read: read)
     }
 }

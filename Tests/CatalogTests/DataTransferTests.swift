@@ -275,6 +275,29 @@ struct DataTransferTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func aFailureFoundWhenALookupWritesThePendingObjectsNamesTheObjectAtFault(_ backend: Backend) async throws {
+        try await TestCatalog.with(backend) { catalog in
+            let f = try await Fixture.make(catalog)
+            let dataset = "Dataset_investigation-(facility-(name-ISIS)_name-INV=2D1_visitId-1=2E1=2DN)_name-run=2D1"
+            let file = """
+                <icatdata>
+                <data>
+                  <datafile><name>x.nxs</name><dataset ref="\(dataset)"/></datafile>
+                  <datafile><name>x.nxs</name><dataset ref="\(dataset)"/></datafile>
+                  <datafileRef id="a" name="x.nxs" dataset.ref="\(dataset)"/>
+                </data>
+                </icatdata>
+                """
+            let error = await expectCatalogError(.objectAlreadyExists) {
+                try await catalog.importData(sessionId: f.root, format: .xml, source: .text(file))
+            }
+            #expect(error?.offset == 1)
+            #expect(error?.message.hasPrefix("line 4: Datafile exists") == true, "\(error?.message ?? "")")
+            #expect(try await f.count("Datafile") == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func onlyRootImportsAllAttributesAndOthersNeedCreateRules(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let f = try await Fixture.make(catalog)

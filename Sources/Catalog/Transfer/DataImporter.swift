@@ -117,7 +117,8 @@ struct DataImporter {
             lines[item] = object.line
             do {
                 try await take(object, item: item)
-            } catch let error as CatalogError {
+            } catch let error as CatalogError where error.offset < 0 {
+                // Errors of a bulk write come located at their own object already.
                 throw located(error, item: item)
             }
             if pending.count >= options.batchSize {
