@@ -42,6 +42,16 @@ enum TestCatalog {
                     anonymous: false
                 ),
                 AuthenticatorConfiguration(mnemonic: "anon", users: [:], anonymous: true),
+                // The users of python-icat's example data, each with their name as password.
+                AuthenticatorConfiguration(
+                    mnemonic: "db",
+                    users: Dictionary(
+                        uniqueKeysWithValues: ["acord", "ahau", "jbotu", "jdoe", "nbour", "rbeck"].map {
+                            ($0, .plain($0))
+                        }
+                    ),
+                    anonymous: false
+                ),
             ]
         )
     }()
