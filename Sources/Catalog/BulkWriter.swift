@@ -153,6 +153,10 @@ struct BulkWriter: Sendable {
             try await writeOneByOne(plain, on: connection)
             try await checkParameters(parameters, on: connection)
             try await writeOneByOne(parameters, on: connection)
+        } catch {
+            try await connection.execute(SQLStatement(dialect, "ROLLBACK TO SAVEPOINT icat_bulk"))
+            try await connection.execute(SQLStatement(dialect, "RELEASE SAVEPOINT icat_bulk"))
+            throw error
         }
     }
 

@@ -58,28 +58,44 @@ extension Catalog {
         to sink: @escaping @Sendable (String) async throws -> Void
     ) async throws(CatalogError) {
         let caller = try await caller(sessionId: sessionId)
+        // On PostgreSQL one read-only snapshot serves the whole file, however long it takes to write. On SQLite a
+        // transaction would hold the write lock for as long, so there each page is read on its own.
         try await perform {
-            try await database.withTransaction { connection in
-                if connection.dialect == .postgresql {
-                    // One snapshot for the whole file, however long it takes to write.
+            if database.dialect == .postgresql {
+                try await database.withTransaction { connection in
                     try await connection.execute(
                         SQLStatement(.postgresql, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     )
+                    try await export(format, query, attributes, caller: caller, to: sink, on: connection)
                 }
-                var selection: [String: Set<Int64>]?
-                if let query, !query.trimmingCharacters(in: .whitespaces).isEmpty {
-                    selection = try await exportSelection(query, caller: caller, on: connection)
+            } else {
+                try await database.withConnection { connection in
+                    try await export(format, query, attributes, caller: caller, to: sink, on: connection)
                 }
-                var exporter = DataExporter(
-                    model: model,
-                    format: format,
-                    caller: caller,
-                    attributes: attributes,
-                    connection: connection
-                )
-                try await exporter.run(selection: selection, to: sink)
             }
         }
+    }
+
+    private func export(
+        _ format: DataFileFormat,
+        _ query: String?,
+        _ attributes: AttributeSelection,
+        caller: Caller,
+        to sink: @Sendable (String) async throws -> Void,
+        on connection: any DatabaseConnection
+    ) async throws {
+        var selection: [String: Set<Int64>]?
+        if let query, !query.trimmingCharacters(in: .whitespaces).isEmpty {
+            selection = try await exportSelection(query, caller: caller, on: connection)
+        }
+        var exporter = DataExporter(
+            model: model,
+            format: format,
+            caller: caller,
+            attributes: attributes,
+            connection: connection
+        )
+        try await exporter.run(selection: selection, to: sink)
     }
 
     /// The whole file `exportData` writes, as one string.

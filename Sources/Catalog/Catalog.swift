@@ -185,11 +185,30 @@ public final class Catalog: Sendable {
                 let now = Date()
                 var counts: [String: Int] = [:]
                 for input in frozen { BulkWriter.count(input, into: &counts) }
+                var ids: [Int64] = []
+                ids.reserveCapacity(frozen.count)
+                if counts.values.reduce(0, +) < BulkWriter.smallestBulk {
+                    // A few objects: one INSERT ... RETURNING id each costs less than reserving ids first.
+                    for (offset, input) in frozen.enumerated() {
+                        do {
+                            ids.append(try await writer.create(input, user: caller.userName, now: now, on: connection))
+                        } catch let error as CatalogError {
+                            throw batch ? error.at(offset: offset) : error
+                        }
+                    }
+                    try await checkEach(
+                        .create,
+                        frozen.map(\.entity),
+                        ids: ids,
+                        caller: caller,
+                        batch: batch,
+                        on: connection
+                    )
+                    return ids
+                }
                 var reservation = BulkWriter.IdReservation()
                 try await reservation.reserve(counts, model: model, on: connection)
                 var objects: [BulkWriter.PlannedObject] = []
-                var ids: [Int64] = []
-                ids.reserveCapacity(frozen.count)
                 do {
                     for (offset, input) in frozen.enumerated() {
                         ids.append(

@@ -52,7 +52,8 @@ enum DataTransferRoutes {
                         source: .file(path: file.path),
                         options: options
                     ) { progress in
-                        try? await channel.send(Self.line(["progress": Self.json(progress)]))
+                        // Never waits: an import must not stall, in its transaction, on a client that reads slowly.
+                        await channel.post(Self.line(["progress": Self.json(progress)]))
                     }
                     line = ["result": Self.json(summary)]
                 } catch {
@@ -63,7 +64,7 @@ enum DataTransferRoutes {
                         ]
                     ]
                 }
-                try? await channel.send(Self.line(line))
+                await channel.post(Self.line(line))
                 await channel.finish()
             }
             return Response(
@@ -216,7 +217,9 @@ enum DataTransferRoutes {
 }
 
 /// Hands pieces of text from one task to another, holding at most a few: the producer waits while the consumer
-/// is behind, so a slow client never makes the server buffer a whole file.
+/// is behind, so a slow client never makes the server buffer a whole file. A producer left waiting for
+/// `stallTimeout` (a client that stopped reading, or a response that was never sent) is cancelled, so that the
+/// transaction behind it ends.
 actor PieceChannel {
     private var pieces: [String] = []
     private var finished = false
@@ -224,21 +227,44 @@ actor PieceChannel {
     private var cancelled = false
     private var waitingConsumer: CheckedContinuation<Void, Never>?
     private var waitingProducer: CheckedContinuation<Void, Never>?
+    private var waits = 0
     let capacity: Int
+    let stallTimeout: Duration
 
-    init(capacity: Int = 4) {
+    init(capacity: Int = 4, stallTimeout: Duration = .seconds(300)) {
         self.capacity = capacity
+        self.stallTimeout = stallTimeout
     }
 
     struct Cancelled: Error {}
 
+    /// Adds a piece, waiting while the channel is full.
     func send(_ piece: String) async throws {
         while pieces.count >= capacity, !cancelled {
+            waits += 1
+            let wait = waits
+            let timeout = stallTimeout
+            let watchdog = Task { [weak self] in
+                try await Task.sleep(for: timeout)
+                await self?.cancelIfStillWaiting(wait)
+            }
             await withCheckedContinuation { waitingProducer = $0 }
+            watchdog.cancel()
         }
         if cancelled { throw Cancelled() }
         pieces.append(piece)
         wakeConsumer()
+    }
+
+    /// Adds a piece without waiting, however full the channel is (for small, rare pieces such as progress lines).
+    func post(_ piece: String) {
+        guard !cancelled else { return }
+        pieces.append(piece)
+        wakeConsumer()
+    }
+
+    private func cancelIfStillWaiting(_ wait: Int) {
+        if wait == waits, waitingProducer != nil { cancel() }
     }
 
     func finish() {

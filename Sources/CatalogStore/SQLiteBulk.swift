@@ -34,7 +34,9 @@ extension SQLiteDatabase {
         while start < rows.count {
             let end = min(start + rowsPerStatement, rows.count)
             let sql = head + Array(repeating: tuple, count: end - start).joined(separator: ", ")
-            let statement = try db.cachedStatement(sql: sql)
+            // Full chunks share one cached statement; the one shorter remainder is not worth caching.
+            let statement =
+                end - start == rowsPerStatement ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
             try statement.execute(arguments: arguments(rows[start..<end].flatMap { $0 }))
             start = end
         }

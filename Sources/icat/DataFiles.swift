@@ -62,7 +62,7 @@ struct Import: AsyncParsableCommand {
             if !finished {
                 throw ClientError("import: the server answered HTTP \(response.status.code) without a result")
             }
-        } catch let error as HTTPClientError {
+        } catch let error as HTTPClientError where !finished {
             progress.finish()
             throw ClientError(
                 "\(file): the connection to the server broke before the import's result came (\(error)); "

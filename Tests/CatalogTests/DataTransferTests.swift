@@ -271,6 +271,15 @@ struct DataTransferTests {
                 query: "SELECT df.name FROM Datafile df WHERE df.dataset.investigation.name = 'INV-1' ORDER BY df.name"
             )
             #expect(names == ["a.nxs", "b.nxs", "c.nxs", "d.nxs"])
+            // A database id means nothing in another catalog: it never names an object.
+            let byId = """
+                <icatdata><data>
+                  <datafile><name>e.nxs</name><dataset ref="Dataset_id-\(f.dataset)"/></datafile>
+                </data></icatdata>
+                """
+            await expectCatalogError(.noSuchObjectFound) {
+                try await catalog.importData(sessionId: f.root, format: .xml, source: .text(byId))
+            }
         }
     }
 
@@ -298,7 +307,7 @@ struct DataTransferTests {
     }
 
     @Test(arguments: Backend.allCases)
-    func onlyRootImportsAllAttributesAndOthersNeedCreateRules(_ backend: Backend) async throws {
+    func othersFindOnlyWhatTheyMayReadNeedCreateRulesAndCannotImportAllAttributes(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let f = try await Fixture.make(catalog)
             _ = try await catalog.create(sessionId: f.root, entity: ["User": ["name": "simple/alice"]])
@@ -311,6 +320,17 @@ struct DataTransferTests {
                     name: hello
                     investigation: Investigation_facility-(name-ISIS)_name-INV=2D1_visitId-1=2E1=2DN
                 """
+            // A reference resolves only to what the caller may read, as their own search would.
+            let hidden = await expectCatalogError(.noSuchObjectFound) {
+                try await catalog.importData(sessionId: alice, format: .yaml, source: .text(file))
+            }
+            #expect(hidden?.message.contains("No Investigation labelled") == true)
+            for entity in ["Facility", "Investigation"] {
+                _ = try await catalog.create(
+                    sessionId: f.root,
+                    entity: ["Rule": ["what": .string(entity), "crudFlags": "R"]]
+                )
+            }
             await expectCatalogError(.insufficientPrivileges) {
                 try await catalog.importData(
                     sessionId: alice,

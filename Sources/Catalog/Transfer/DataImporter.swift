@@ -106,6 +106,8 @@ struct DataImporter {
     ) async throws -> ImportSummary {
         while true {
             let item = summary.objects
+            // Lines are kept only for objects still to be written, to name them in an error.
+            if pending.isEmpty, !lines.isEmpty { lines.removeAll(keepingCapacity: true) }
             let object: DataFileObject?
             do {
                 object = try reader.next()
@@ -276,7 +278,7 @@ struct DataImporter {
             for attribute in attributes {
                 let isRelation = attribute.name.hasSuffix(".ref")
                 let name = isRelation ? String(attribute.name.dropLast(4)) : attribute.name
-                guard let field = entity.field(named: name), !field.isMany else {
+                guard let field = entity.field(named: name), !field.isMany, !field.isManaged else {
                     throw CatalogError.badParameter("\(entity.name) has no field '\(name)' to look it up by")
                 }
                 if let target = field.target {
@@ -304,7 +306,8 @@ struct DataImporter {
     ) async throws -> Int64? {
         var conditions: [(Field, SQLValue)] = []
         for (name, part) in parts {
-            guard let field = entity.field(named: name), !field.isMany else { return nil }
+            // Only fields an object is known by in any catalog: never `id`, which differs from one to the next.
+            guard let field = entity.field(named: name), !field.isMany, !field.isManaged else { return nil }
             switch (part, field.kind) {
             case (.value(let text), .attribute(let type)):
                 conditions.append((field, try Self.value(text, type: type, field: "\(entity.name).\(name)")))
@@ -323,22 +326,24 @@ struct DataImporter {
         guard !conditions.isEmpty else { return nil }
         if pendingEntities.contains(entity.name) { try await flush() }
         let dialect = connection.dialect
-        var statement = SQLStatement(
-            dialect,
-            "SELECT \(dialect.quote("id")) FROM \(dialect.quote(entity.table)) WHERE "
-        )
+        var sql = SQLFragment("SELECT o.\(dialect.quote("id")) FROM \(dialect.quote(entity.table)) o WHERE ")
         for (index, (field, value)) in conditions.enumerated() {
-            if index > 0 { statement.append(" AND ") }
-            statement.append(dialect.quote(field.column!))
+            if index > 0 { sql.append(" AND ") }
+            sql.append("o." + dialect.quote(field.column!))
             if value.isNull {
-                statement.append(" IS NULL")
+                sql.append(" IS NULL")
             } else {
-                statement.append(" = ")
-                statement.bind(value)
+                sql.append(" = ")
+                sql.bind(value)
             }
         }
-        statement.append(" LIMIT 2")
-        let rows = try await connection.query(statement)
+        // A caller finds only what they may read, as a search of theirs would.
+        if let condition = caller.condition(.read, of: entity.name, alias: "o", dialect: dialect) {
+            sql.append(" AND ")
+            sql.append(condition)
+        }
+        sql.append(" LIMIT 2")
+        let rows = try await connection.query(sql.statement(dialect))
         return rows.count == 1 ? rows[0][0].int64Value : nil
     }
 
@@ -370,9 +375,11 @@ struct DataImporter {
             guard let stored = try await table.fetch(where: "id", in: [id], on: connection).first else {
                 throw CatalogError.notFound(entity.name, id)
             }
-            // As in ICAT, attributes are compared, not relations.
+            // As python-icat's icatingest does, attributes the file gives are compared; relations and nulls are not.
             for (name, value) in input.values.sorted(by: { $0.key < $1.key })
-            where entity.field(named: name)?.isAttribute == true && !Self.same(stored.values[name], value) {
+            where entity.field(named: name)?.isAttribute == true && !value.isNull
+                && !Self.same(stored.values[name], value)
+            {
                 throw CatalogError(
                     .objectAlreadyExists,
                     "\(entity.name)[id:\(id)] exists with a different \(name): "
@@ -383,16 +390,14 @@ struct DataImporter {
         case .overwrite:
             try await flush()
             try await caller.check(.update, entity, ids: [id], on: connection)
-            var changes = input.values
-            if options.attributes != .all || changes["modId"] == nil { changes["modId"] = .text(caller.userName) }
-            if options.attributes != .all || changes["modTime"] == nil { changes["modTime"] = .timestamp(now) }
-            do {
-                try await connection.execute(
-                    EntityTable(entity: entity, dialect: connection.dialect).update(id: id, changes)
-                )
-            } catch {
-                throw await bulk.writer.explain(error, entity: entity, values: changes, on: connection)
-            }
+            // The fields the file gives, with every check of an update; nulls leave a field as it is.
+            let changes = EntityInput(
+                entity: entity,
+                id: id,
+                values: input.values.filter { !$0.value.isNull && entity.field(named: $0.key)?.isManaged == false },
+                children: []
+            )
+            try await bulk.writer.update(changes, user: caller.userName, now: now, on: connection)
             touched.insert(entity.name)
             summary.updated += 1
         }
