@@ -102,8 +102,9 @@ public struct Enumeration: Sendable, Hashable {
     public let values: [String]
 }
 
-/// One entity of the model: its fields (including the five every entity has) and unique keys.
-public struct EntityDefinition: Sendable {
+/// One entity of the model: its fields (including the five every entity has) and unique keys. A class, immutable:
+/// definitions are passed around on every object a catalog handles, and a reference costs one retain to copy.
+public final class EntityDefinition: Sendable {
     public let name: String
     public let comment: String
     /// The SQL table that holds this entity.
@@ -148,8 +149,9 @@ public struct EntityDefinition: Sendable {
     public var manyRelations: [Field] { fields.filter { $0.isMany } }
 }
 
-/// A field of an entity: an attribute, a many-to-one reference or a one-to-many collection.
-public struct Field: Sendable {
+/// A field of an entity: an attribute, a many-to-one reference or a one-to-many collection. An immutable class,
+/// for the same reason as `EntityDefinition`.
+public final class Field: Sendable {
     public let name: String
     public let kind: FieldKind
     /// Not nullable: a value must be given on create (unless the field has a default).

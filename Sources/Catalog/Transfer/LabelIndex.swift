@@ -25,11 +25,21 @@ struct LabelIndex {
         on connection: any DatabaseConnection
     ) async throws {
         memory[label] = (entity, id)
+        recent.removeAll { $0.label == label }
         if memory.count >= limit { try await spill(on: connection) }
     }
 
-    func lookup(_ label: String, on connection: any DatabaseConnection) async throws -> (entity: String, id: Int64)? {
-        if let hit = memory[label] { return hit }
+    mutating func lookup(
+        _ label: String,
+        on connection: any DatabaseConnection
+    ) async throws -> (entity: String, id: Int64)? {
+        // Files refer to the same few objects over and over (a dataset's files, the parameter types): comparing a
+        // handful of recent labels is cheaper than hashing a long label again.
+        if let hit = recent.first(where: { $0.label == label }) { return (hit.entity, hit.id) }
+        if let hit = memory[label] {
+            remember(label, hit)
+            return hit
+        }
         guard spilled else { return nil }
         let dialect = connection.dialect
         var statement = SQLStatement(
@@ -42,7 +52,15 @@ struct LabelIndex {
         guard let row = try await connection.query(statement).first, let entity = row[0].stringValue,
             let id = row[1].int64Value
         else { return nil }
+        remember(label, (entity, id))
         return (entity, id)
+    }
+
+    private var recent: [(label: String, entity: String, id: Int64)] = []
+
+    private mutating func remember(_ label: String, _ object: (entity: String, id: Int64)) {
+        if recent.count == 8 { recent.removeLast() }
+        recent.insert((label, object.entity, object.id), at: 0)
     }
 
     private mutating func spill(on connection: any DatabaseConnection) async throws {
