@@ -13,6 +13,7 @@ struct LabelIndex {
     private var sequence: Int64 = 0
 
     static let table = "icat_import_label"
+    static let slice = 5000
 
     init(limit: Int) {
         self.limit = max(1, limit)
@@ -85,11 +86,20 @@ struct LabelIndex {
             )
             spilled = true
         }
+        // In slices, so that moving the labels out does not itself take as much memory again.
         var rows: [[SQLValue]] = []
-        rows.reserveCapacity(memory.count)
+        rows.reserveCapacity(Self.slice)
         for (label, object) in memory {
             sequence += 1
             rows.append([.integer(sequence), .text(label), .text(object.entity), .integer(object.id)])
+            if rows.count == Self.slice {
+                try await connection.bulkInsert(
+                    into: Self.table,
+                    columns: ["seq", "label", "entity", "object_id"],
+                    rows: rows
+                )
+                rows.removeAll(keepingCapacity: true)
+            }
         }
         try await connection.bulkInsert(into: Self.table, columns: ["seq", "label", "entity", "object_id"], rows: rows)
         memory.removeAll()
