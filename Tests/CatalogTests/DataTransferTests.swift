@@ -226,6 +226,50 @@ struct DataTransferTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func reingestingADatasetWithDuplicatesIgnoredAddsOnlyItsNewFiles(_ backend: Backend) async throws {
+        try await TestCatalog.with(backend) { catalog in
+            let f = try await Fixture.make(catalog)
+            let file = """
+                <icatdata><data>
+                  <dataset>
+                    <name>run-1</name>
+                    <investigation ref="Investigation_facility-(name-ISIS)_name-INV=2D1_visitId-1=2E1=2DN"/>
+                    <type ref="DatasetType_facility-(name-ISIS)_name-raw"/>
+                    <datafiles><name>a.nxs</name><fileSize>10</fileSize></datafiles>
+                    <datafiles><name>new.nxs</name><fileSize>30</fileSize></datafiles>
+                  </dataset>
+                </data></icatdata>
+                """
+            await expectCatalogError(.objectAlreadyExists) {
+                try await catalog.importData(sessionId: f.root, format: .xml, source: .text(file))
+            }
+            let summary = try await catalog.importData(
+                sessionId: f.root,
+                format: .xml,
+                source: .text(file),
+                options: ImportOptions(duplicate: .ignore)
+            )
+            #expect(summary.created == 1)
+            #expect(summary.skipped == 2)
+            let names = try await catalog.search(
+                sessionId: f.root,
+                query: "SELECT df.name FROM Datafile df WHERE df.dataset.id = \(f.dataset) ORDER BY df.name"
+            )
+            #expect(names == ["a.nxs", "b.nxs", "new.nxs"])
+            let changed = file.replacingOccurrences(of: "<fileSize>10</fileSize>", with: "<fileSize>11</fileSize>")
+            let mismatch = await expectCatalogError(.objectAlreadyExists) {
+                try await catalog.importData(
+                    sessionId: f.root,
+                    format: .xml,
+                    source: .text(changed),
+                    options: ImportOptions(duplicate: .check)
+                )
+            }
+            #expect(mismatch?.message.contains("fileSize") == true)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func labelsBeyondTheMemoryLimitAreStillFound(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let root = try await Self.root(catalog)

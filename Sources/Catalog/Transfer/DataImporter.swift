@@ -150,6 +150,7 @@ struct DataImporter {
         let input = try await input(from: object)
         if options.duplicate != .throw, let existing = try await existing(input) {
             try await handleDuplicate(input, existing: existing)
+            try await mergeChildren(of: input, into: existing, item: item)
             if let label = object.label { try await labels.insert(label, object.entity.name, existing, on: connection) }
             return
         }
@@ -362,6 +363,43 @@ struct DataImporter {
         if let id = pendingKeys[input.entity.name]?[values] { return id }
         let conditions = zip(key, values).map { (input.entity.field(named: $0)!, $1) }
         return try await select(input.entity, conditions)
+    }
+
+    /// The children the file gives an object that exists already: those that exist too are handled as duplicates
+    /// in turn, the others are created under the existing object (and, having no new parent, checked for CREATE
+    /// themselves). Re-ingesting a dataset with its files thus adds the new files.
+    private mutating func mergeChildren(of input: EntityInput, into parent: Int64, item: Int) async throws {
+        for (relation, children) in input.children {
+            guard case .many(_, let inverse, _) = relation.kind else { continue }
+            for var child in children {
+                child.values[inverse] = .integer(parent)
+                if let existing = try await existing(child) {
+                    try await handleDuplicate(child, existing: existing)
+                    try await mergeChildren(of: child, into: existing, item: item)
+                    continue
+                }
+                let id: Int64
+                do {
+                    id = try await bulk.plan(
+                        child,
+                        item: item,
+                        user: caller.userName,
+                        now: now,
+                        keepManaged: options.attributes == .all,
+                        ids: &reservation,
+                        into: &pending,
+                        on: connection
+                    )
+                } catch let failure as BulkWriter.ItemError {
+                    throw failure.error
+                }
+                pendingTop.append((child.entity, id, item))
+                if let key = uniqueKey(of: child) { pendingKeys[child.entity.name, default: [:]][key] = id }
+                var entities: [String] = []
+                Self.entities(of: child, into: &entities)
+                pendingEntities.formUnion(entities)
+            }
+        }
     }
 
     private mutating func handleDuplicate(_ input: EntityInput, existing id: Int64) async throws {
