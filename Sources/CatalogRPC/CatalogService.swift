@@ -30,23 +30,12 @@ public enum CatalogService {
         description: "USER (default) or ALL, which includes createId, createTime, modId and modTime"
     )
 
-    /// An enumerated option by its raw value: `fallback` when absent, BAD_PARAMETER when not one of the values.
-    static func option<Value: RawRepresentable & CaseIterable>(
+    static func option<Value: CatalogOption>(
         _ params: RPCParams,
         _ name: String,
         default fallback: Value?
-    ) throws -> Value where Value.RawValue == String {
-        guard let raw = try params.optionalString(name) else {
-            if let fallback { return fallback }
-            throw CatalogError(.badParameter, "\(name) is required")
-        }
-        guard let value = Value(rawValue: raw) else {
-            throw CatalogError(
-                .badParameter,
-                "\(name) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), not '\(raw)'"
-            )
-        }
-        return value
+    ) throws -> Value {
+        try Value.parse(try params.optionalString(name), name: name, default: fallback)
     }
 
     static func methods(_ catalog: Catalog) -> [RPCMethod] {

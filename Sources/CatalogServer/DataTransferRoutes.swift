@@ -57,12 +57,7 @@ enum DataTransferRoutes {
                     }
                     line = ["result": Self.json(summary)]
                 } catch {
-                    let rpc = RPCError.from(error)
-                    line = [
-                        "error": [
-                            "code": .int(Int64(rpc.code)), "message": .string(rpc.message), "data": rpc.data ?? .null,
-                        ]
-                    ]
+                    line = Self.errorJSON(error)
                 }
                 await channel.post(Self.line(line))
                 await channel.finish()
@@ -151,22 +146,12 @@ enum DataTransferRoutes {
         throw CatalogError(.session, "No session: send Authorization: Bearer <sessionId>")
     }
 
-    static func option<Value: RawRepresentable & CaseIterable>(
+    static func option<Value: CatalogOption>(
         _ request: Request,
         _ name: String,
         default fallback: Value?
-    ) throws -> Value where Value.RawValue == String {
-        guard let raw = request.uri.queryParameters[Substring(name)].map(String.init) else {
-            if let fallback { return fallback }
-            throw CatalogError(.badParameter, "\(name) is required")
-        }
-        guard let value = Value(rawValue: raw) else {
-            throw CatalogError(
-                .badParameter,
-                "\(name) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), not '\(raw)'"
-            )
-        }
-        return value
+    ) throws -> Value {
+        try Value.parse(request.uri.queryParameters[Substring(name)].map(String.init), name: name, default: fallback)
     }
 
     /// Writes the request body to `file`, refusing bodies over `maximumBytes`.
@@ -196,8 +181,13 @@ enum DataTransferRoutes {
     }
 
     /// A catalog error as the JSON-RPC error `/rpc` would give, with an HTTP status that fits it.
-    static func errorResponse(_ error: any Error) -> Response {
+    /// `{"error": {code, message, data}}`: the JSON-RPC error `/rpc` gives the same failure.
+    static func errorJSON(_ error: any Error) -> JSON {
         let rpc = RPCError.from(error)
+        return ["error": ["code": .int(Int64(rpc.code)), "message": .string(rpc.message), "data": rpc.data ?? .null]]
+    }
+
+    static func errorResponse(_ error: any Error) -> Response {
         let status: HTTPResponse.Status
         switch (error as? CatalogError)?.type {
         case .session: status = .unauthorized
@@ -205,9 +195,7 @@ enum DataTransferRoutes {
         case .internal, nil: status = .internalServerError
         default: status = .badRequest
         }
-        let body: JSON = [
-            "error": ["code": .int(Int64(rpc.code)), "message": .string(rpc.message), "data": rpc.data ?? .null]
-        ]
+        let body = errorJSON(error)
         return Response(
             status: status,
             headers: [.contentType: "application/json"],

@@ -186,25 +186,3 @@ struct DataExporter {
         return label
     }
 }
-
-extension EntityTable {
-    /// Up to `limit` objects with ids above `after`, in id order, admitted by `condition` (on alias `o`).
-    func page(
-        after: Int64,
-        limit: Int,
-        condition: SQLFragment?,
-        on connection: any DatabaseConnection
-    ) async throws(DatabaseError) -> [StoredObject] {
-        var sql = SQLFragment("SELECT ")
-        sql.append(entity.columns.map { "o." + dialect.quote($0.column!) }.joined(separator: ", "))
-        sql.append(" FROM \(dialect.quote(entity.table)) o WHERE o.\(dialect.quote("id")) > ")
-        sql.bind(.integer(after))
-        if let condition {
-            sql.append(" AND ")
-            sql.append(condition)
-        }
-        sql.append(" ORDER BY o.\(dialect.quote("id")) LIMIT ")
-        sql.bind(.integer(Int64(limit)))
-        return try await connection.query(sql.statement(dialect)).map(object(from:))
-    }
-}

@@ -154,6 +154,13 @@ struct DataImporter {
             if let label = object.label { try await labels.insert(label, object.entity.name, existing, on: connection) }
             return
         }
+        let id = try await planNew(input, item: item)
+        if let label = object.label { try await labels.insert(label, object.entity.name, id, on: connection) }
+    }
+
+    /// Plans a new object (with its children) as part of `item`, to be written with the pending ones and checked
+    /// for CREATE; returns its id.
+    private mutating func planNew(_ input: EntityInput, item: Int) async throws -> Int64 {
         let id: Int64
         do {
             id = try await bulk.plan(
@@ -171,10 +178,10 @@ struct DataImporter {
         }
         pendingTop.append((input.entity, id, item))
         if let key = uniqueKey(of: input) { pendingKeys[input.entity.name, default: [:]][key] = id }
-        if let label = object.label { try await labels.insert(label, object.entity.name, id, on: connection) }
         var entities: [String] = []
         Self.entities(of: input, into: &entities)
         pendingEntities.formUnion(entities)
+        return id
     }
 
     private static func entities(of input: EntityInput, into names: inout [String]) {
@@ -378,26 +385,7 @@ struct DataImporter {
                     try await mergeChildren(of: child, into: existing, item: item)
                     continue
                 }
-                let id: Int64
-                do {
-                    id = try await bulk.plan(
-                        child,
-                        item: item,
-                        user: caller.userName,
-                        now: now,
-                        keepManaged: options.attributes == .all,
-                        ids: &reservation,
-                        into: &pending,
-                        on: connection
-                    )
-                } catch let failure as BulkWriter.ItemError {
-                    throw failure.error
-                }
-                pendingTop.append((child.entity, id, item))
-                if let key = uniqueKey(of: child) { pendingKeys[child.entity.name, default: [:]][key] = id }
-                var entities: [String] = []
-                Self.entities(of: child, into: &entities)
-                pendingEntities.formUnion(entities)
+                _ = try await planNew(child, item: item)
             }
         }
     }
