@@ -50,7 +50,7 @@ struct EntityReader: Sendable {
             let table = EntityTable(entity: target, dialect: connection.dialect)
             var readable: SQLFragment?
             if let caller, !caller.isPublicStep(from: entity.name, along: name) {
-                readable = caller.condition(.read, of: target.name, alias: "o", dialect: connection.dialect)
+                readable = caller.condition(.read, of: target.name, alias: "o")
             }
             switch field.kind {
             case .one:

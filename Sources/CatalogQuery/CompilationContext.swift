@@ -191,9 +191,10 @@ final class CompilationContext {
         groups: [SQLFragment],
         having: SQLFragment?
     ) {
+        let (from, joinCondition) = joinedFrom(scope)
         sql.append(" FROM ")
-        sql.append(joinedFrom(scope))
-        let conditions = conditions + scope.correlations
+        sql.append(from)
+        let conditions = (joinCondition.map { [SQLFragment($0)] } ?? []) + conditions
         if !conditions.isEmpty {
             sql.append(" WHERE ")
             sql.append(conjunction(conditions))
@@ -243,13 +244,21 @@ final class CompilationContext {
         return result
     }
 
-    func joinedFrom(_ scope: Scope) -> SQLFragment {
-        var result = SQLFragment()
-        for (index, item) in scope.from.enumerated() {
-            if index > 0 { result.append(" ") }
-            result.append(item)
+    /// The FROM clause of a scope, and the join condition of its first table, which belongs in the WHERE clause.
+    func joinedFrom(_ scope: Scope) -> (from: String, firstCondition: String?) {
+        var from = ""
+        for (index, table) in scope.from.enumerated() {
+            if index == 0 {
+                from = "\(table.table) \(table.alias)"
+                continue
+            }
+            switch table.kind {
+            case .cross: from += " CROSS JOIN \(table.table) \(table.alias)"
+            case .inner: from += " JOIN \(table.table) \(table.alias) ON \(table.on!)"
+            case .left: from += " LEFT JOIN \(table.table) \(table.alias) ON \(table.on!)"
+            }
         }
-        return result
+        return (from, scope.from.first?.on)
     }
 
     /// A subquery: `SELECT <its single item> FROM ... WHERE ...`, or `SELECT 1 ...` for EXISTS.
@@ -504,10 +513,7 @@ final class CompilationContext {
                 let entity = try self.entity(named: name, at: position)
                 try declare(variable, entity: entity, in: scope, at: position)
                 let alias = scope.variables[Scope.key(variable)]!.alias
-                let table = "\(q(entity.table)) \(alias)"
-                scope.from.append(
-                    SQLFragment(index == 0 ? table : (dialect == .sqlite ? "CROSS JOIN " : "CROSS JOIN ") + table)
-                )
+                scope.from.append(JoinedTable(kind: .cross, table: q(entity.table), alias: alias, on: nil))
             case .join(let path, let variable, let kind, let position):
                 if path.first == "<->" {
                     try joinRelated(path[1], variable: variable, in: scope, at: position)
@@ -543,18 +549,19 @@ final class CompilationContext {
                         on = "\(newAlias).\(q(target.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
                     case .attribute: on = ""
                     }
+                    let joined = JoinedTable(
+                        kind: kind == .left ? .left : .inner,
+                        table: q(target.table),
+                        alias: newAlias,
+                        on: on
+                    )
                     if index == 0 && isSubquery {
                         // `FROM ds.datafiles df` in a subquery: a new table correlated with the outer variable. It
                         // comes first, before the joins of any many-to-one steps on the way
                         // (`FROM ds.investigation.keywords k`), which the correlation refers to.
-                        scope.from.insert(SQLFragment("\(q(target.table)) \(newAlias)"), at: 0)
-                        scope.correlations.append(SQLFragment(on))
+                        scope.from.insert(joined, at: 0)
                     } else {
-                        scope.from.append(
-                            SQLFragment(
-                                "\(kind == .left ? "LEFT JOIN" : "JOIN") \(q(target.table)) \(newAlias) ON \(on)"
-                            )
-                        )
+                        scope.from.append(joined)
                     }
                     try declare(variable, entity: target, alias: newAlias, in: scope, at: position)
                 }
@@ -590,7 +597,12 @@ final class CompilationContext {
         let target = model.entity(named: field.target!)!
         let newAlias = newAlias()
         scope.from.append(
-            SQLFragment("JOIN \(q(target.table)) \(newAlias) ON \(newAlias).\(q("id")) = \(alias).\(q(field.column!))")
+            JoinedTable(
+                kind: .inner,
+                table: q(target.table),
+                alias: newAlias,
+                on: "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
+            )
         )
         scope.implicitJoins[key] = newAlias
         return newAlias
@@ -621,7 +633,7 @@ final class CompilationContext {
                     on = "\(newAlias).\(q(next.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
                 case .attribute: on = ""
                 }
-                scope.from.append(SQLFragment("JOIN \(q(next.table)) \(newAlias) ON \(on)"))
+                scope.from.append(JoinedTable(kind: .inner, table: q(next.table), alias: newAlias, on: on))
                 scope.implicitJoins[prefix] = newAlias
                 alias = newAlias
             }

@@ -89,10 +89,8 @@ final class Scope {
     let parent: Scope?
     /// By `Scope.key(name)`: identification variables are case-insensitive, in JPQL and in ICAT.
     var variables: [String: Variable] = [:]
-    /// FROM items and joins, in order.
-    var from: [SQLFragment] = []
-    /// Conditions that correlate a subquery's first FROM item with its outer variable.
-    var correlations: [SQLFragment] = []
+    /// The tables of the FROM clause and how each joins those before it, in order.
+    var from: [JoinedTable] = []
     /// Implicit joins for path navigation, by "alias.field".
     var implicitJoins: [String: String] = [:]
 
@@ -106,6 +104,25 @@ final class Scope {
 
     /// The key of a variable name: `ds`, `DS` and `Ds` are one variable.
     static func key(_ name: String) -> String { name.uppercased() }
+}
+
+/// A table of a FROM clause, and how it joins the tables before it.
+///
+/// The first table of a FROM clause is written bare; when it has an `on` condition (a subquery's `FROM
+/// ds.datafiles df`, correlated with the outer `ds`, or a rule whose first table joins the object the rule is
+/// about), that condition goes to the WHERE clause, which for an inner join means the same.
+struct JoinedTable {
+    enum Kind {
+        case cross
+        case inner
+        case left
+    }
+
+    let kind: Kind
+    /// The quoted table name.
+    let table: String
+    let alias: String
+    let on: String?
 }
 
 /// The type of a compiled expression.

@@ -1,17 +1,47 @@
 import CatalogSQL
 import CatalogSchema
 
-/// A rule's query compiled once: the entity it is about, and the SQL that selects the ids of the objects it
-/// admits, with `:user` left as a placeholder for the caller.
+/// A rule's query compiled once: the entity it is about, and a condition on one row of that entity's table that
+/// holds when the rule admits the row, with the row's alias and `:user` left as placeholders for the query and
+/// caller it is used for.
 public struct CompiledRule: Sendable {
     /// The entity the rule's query selects.
     public let entity: EntityDefinition
     /// For an update rule that selects an attribute (`SELECT ds.name FROM Dataset ds ...`): that attribute.
     public let attribute: String?
-    /// `SELECT <alias>.id FROM ... WHERE ...`.
-    public let ids: SQLFragment
     /// True when the rule admits every object of its entity (`Dataset`, `SELECT ds FROM Dataset ds`).
     public let isUnrestricted: Bool
+    /// True when the rule joins no other table to the row (`SELECT i FROM Investigation i WHERE i.releaseDate <
+    /// CURRENT_TIMESTAMP`): usually the cheapest condition, so it is tested first.
+    public let isOnRowAlone: Bool
+    /// The condition, over `CompiledRule.rowAlias`.
+    let condition: SQLFragment
+
+    /// Stands for the alias of the row being tested in `condition`; never in SQL that reaches a database.
+    static let rowAlias = "\u{1}row"
+
+    /// The condition on the row of `alias` (a table alias of `entity`), for the caller `userName`.
+    ///
+    /// The rule's query becomes a correlated `EXISTS` in which the rule's own variable is the tested row: its
+    /// table is left out of the subquery (`SELECT df FROM Datafile df JOIN df.dataset ds ... WHERE C` becomes
+    /// `EXISTS (SELECT 1 FROM dataset r1 ... WHERE r1.id = row.dataset_id AND C)`), or the whole subquery when
+    /// nothing else is joined. The planner can then test each row by index or hash the subquery once, whichever
+    /// is cheaper; an `IN (SELECT id ...)` per rule forces the second.
+    public func condition(alias: String, userName: String) -> SQLFragment {
+        condition.binding(userName: userName).replacingText(Self.rowAlias, with: alias)
+    }
+
+    /// The condition that any of `rules` admits the row of `alias`: the rules that read only the row first.
+    public static func anyAdmits(_ rules: [CompiledRule], alias: String, userName: String) -> SQLFragment {
+        let ordered = rules.filter(\.isOnRowAlone) + rules.filter { !$0.isOnRowAlone }
+        var sql = SQLFragment("(")
+        for (index, rule) in ordered.enumerated() {
+            if index > 0 { sql.append(" OR ") }
+            sql.append(rule.condition(alias: alias, userName: userName))
+        }
+        sql.append(")")
+        return sql
+    }
 }
 
 extension QueryCompiler {
@@ -42,20 +72,8 @@ extension QueryCompiler {
         var ruleSyntax = syntax
         ruleSyntax.select = [selected]
         ruleSyntax.orderBy = []
-        let context = CompilationContext(
-            model: model,
-            dialect: dialect,
-            userName: nil,
-            restriction: nil,
-            aliasPrefix: "r"
-        )
-        let compiled = try context.compileSubquery(ruleSyntax, in: Scope(parent: nil), position: 0)
-        guard case .entity(let entity, _) = compiled.type else {
-            throw QueryError("A rule's query must select an entity (or, for update rules, an attribute)", at: 0)
-        }
-        var ids = compiled.sql
-        // compileSubquery wraps its SQL in parentheses; keep the bare SELECT.
-        ids.unwrapParentheses()
+        ruleSyntax.distinct = false
+        let (entity, condition, isOnRowAlone) = try compileRuleCondition(ruleSyntax)
         // Unrestricted only when the rule selects the bare variable of its one entity with no condition:
         // `SELECT df.dataset FROM Datafile df` admits only datasets that have a datafile.
         var isUnrestricted = false
@@ -65,7 +83,76 @@ extension QueryCompiler {
         {
             isUnrestricted = true
         }
-        return CompiledRule(entity: entity, attribute: attribute, ids: ids, isUnrestricted: isUnrestricted)
+        return CompiledRule(
+            entity: entity,
+            attribute: attribute,
+            isUnrestricted: isUnrestricted,
+            isOnRowAlone: isOnRowAlone,
+            condition: condition
+        )
+    }
+
+    /// The rule's condition on `CompiledRule.rowAlias`, its entity, and whether it reads only that row.
+    private func compileRuleCondition(
+        _ syntax: QuerySyntax
+    ) throws(QueryError) -> (EntityDefinition, SQLFragment, Bool) {
+        let row = CompiledRule.rowAlias
+        // The selected variable is the tested row when it is the first FROM entity, and what is joined to it does
+        // not start with an outer join (which needs a table on its left).
+        if case .path(let parts, _) = syntax.select[0], parts.count == 1,
+            case .entity(let name, let variable, let position) = syntax.from.first,
+            Scope.key(variable) == Scope.key(parts[0])
+        {
+            let context = CompilationContext(
+                model: model,
+                dialect: dialect,
+                userName: nil,
+                restriction: nil,
+                aliasPrefix: "r"
+            )
+            let scope = Scope(parent: nil)
+            let entity = try context.entity(named: name, at: position)
+            try context.declare(variable, entity: entity, alias: row, in: scope, at: position)
+            try context.compileFrom(Array(syntax.from.dropFirst()), in: scope, isSubquery: false)
+            let whereSQL = try syntax.whereClause.map { (w) throws(QueryError) in
+                try context.refuseAggregates(in: w, clause: "WHERE")
+                return try context.condition(w, in: scope)
+            }
+            if scope.from.isEmpty {
+                return (entity, "(" + (whereSQL ?? SQLFragment("1 = 1")) + ")", true)
+            }
+            if scope.from[0].kind != .left {
+                var sql = SQLFragment("EXISTS (SELECT 1")
+                context.appendFromWhereGroupHaving(
+                    to: &sql,
+                    scope: scope,
+                    conditions: whereSQL.map { [$0] } ?? [],
+                    groups: [],
+                    having: nil
+                )
+                sql.append(")")
+                return (entity, sql, false)
+            }
+        }
+        // Otherwise: the rule's query as a subquery, its selected object being the tested row.
+        let context = CompilationContext(
+            model: model,
+            dialect: dialect,
+            userName: nil,
+            restriction: nil,
+            aliasPrefix: "r"
+        )
+        let compiled = try context.compileSubquery(
+            syntax,
+            in: Scope(parent: nil),
+            position: 0,
+            extraCondition: { item, _ in item.sql + " = \(row).\(dialect.quote("id"))" },
+            selectOne: true
+        )
+        guard case .entity(let entity, _) = compiled.type else {
+            throw QueryError("A rule's query must select an entity (or, for update rules, an attribute)", at: 0)
+        }
+        return (entity, "EXISTS " + compiled.sql, false)
     }
 
     static func rootEntity(of variable: String, in syntax: QuerySyntax, model: EntityModel) -> EntityDefinition? {

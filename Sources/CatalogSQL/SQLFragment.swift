@@ -58,6 +58,18 @@ public struct SQLFragment: Sendable {
         return result
     }
 
+    /// The same fragment with every occurrence of `target` in its SQL text (never in its values) replaced.
+    public func replacingText(_ target: String, with replacement: String) -> SQLFragment {
+        var result = self
+        result.parts = parts.map { part in
+            if case .text(let text) = part, text.contains(target) {
+                return .text(text.replacingOccurrences(of: target, with: replacement))
+            }
+            return part
+        }
+        return result
+    }
+
     public static func + (left: SQLFragment, right: SQLFragment) -> SQLFragment {
         var result = left
         result.append(right)

@@ -380,7 +380,7 @@ func compareWays(
 }
 
 /// The restriction the catalog adds for the member, rebuilt from the rule set with the catalog's own compiler
-/// (`compileRule`, `x.id IN (rule) OR ...`, as `Caller.condition` writes it), to show the SQL a search runs.
+/// (`compileRule` and `CompiledRule.anyAdmits`, as `Caller.condition` does), to show the SQL a search runs.
 struct MemberRestriction: QueryRestriction {
     let rules: [String: [CompiledRule]]
 
@@ -397,15 +397,7 @@ struct MemberRestriction: QueryRestriction {
     func condition(for entity: EntityDefinition, alias: String) -> SQLFragment? {
         guard let rules = rules[entity.name] else { return SQLFragment("1 = 0") }
         if rules.contains(where: \.isUnrestricted) { return nil }
-        var sql = SQLFragment("(")
-        for (index, rule) in rules.enumerated() {
-            if index > 0 { sql.append(" OR ") }
-            sql.append("\(alias).\"id\" IN (")
-            sql.append(rule.ids.binding(userName: memberName))
-            sql.append(")")
-        }
-        sql.append(")")
-        return sql
+        return CompiledRule.anyAdmits(rules, alias: alias, userName: memberName)
     }
 }
 

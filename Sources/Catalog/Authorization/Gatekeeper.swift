@@ -75,25 +75,12 @@ struct Caller: Sendable {
 
     /// The SQL condition on `alias` (a table alias of `entity`) that admits what the caller may access; nil when
     /// everything is admitted.
-    func condition(_ access: AccessType, of entity: String, alias: String, dialect: SQLDialect) -> SQLFragment? {
+    func condition(_ access: AccessType, of entity: String, alias: String) -> SQLFragment? {
         switch scope(access, of: entity) {
         case .everything: return nil
         case .nothing: return SQLFragment("1 = 0")
-        case .admittedBy(let rules): return Self.condition(rules, alias: alias, dialect: dialect, userName: userName)
+        case .admittedBy(let rules): return CompiledRule.anyAdmits(rules, alias: alias, userName: userName)
         }
-    }
-
-    static func condition(_ rules: [CompiledRule], alias: String, dialect: SQLDialect, userName: String) -> SQLFragment
-    {
-        var sql = SQLFragment("(")
-        for (index, rule) in rules.enumerated() {
-            if index > 0 { sql.append(" OR ") }
-            sql.append("\(alias).\(dialect.quote("id")) IN (")
-            sql.append(rule.ids.binding(userName: userName))
-            sql.append(")")
-        }
-        sql.append(")")
-        return sql
     }
 
     /// Whether an INCLUDE step from `origin` along `field` needs no READ check of what it reaches.
@@ -129,7 +116,7 @@ struct Caller: Sendable {
                     sql.bind(.integer(id))
                 }
                 sql.append(") AND ")
-                sql.append(Self.condition(rules, alias: "a", dialect: dialect, userName: userName))
+                sql.append(CompiledRule.anyAdmits(rules, alias: "a", userName: userName))
                 for row in try await connection.query(sql.statement(dialect)) {
                     if let id = row[0].int64Value { admitted.insert(id) }
                 }
@@ -162,8 +149,7 @@ struct ReadRestriction: QueryRestriction {
     let caller: Caller
 
     func condition(for entity: EntityDefinition, alias: String) -> SQLFragment? {
-        // The compiler writes SQL for one dialect; both quote identifiers the same way.
-        caller.condition(.read, of: entity.name, alias: alias, dialect: .postgresql)
+        caller.condition(.read, of: entity.name, alias: alias)
     }
 }
 

@@ -62,7 +62,7 @@ struct DataExporter {
         for name in model.creationOrder {
             let entity = model.entity(named: name)!
             if let selection, selection[name]?.isEmpty ?? true { continue }
-            let condition = caller.condition(.read, of: name, alias: "o", dialect: connection.dialect)
+            let condition = caller.condition(.read, of: name, alias: "o")
             let table = EntityTable(entity: entity, dialect: connection.dialect)
             var after: Int64 = 0
             var wanted: ArraySlice<Int64>? = selection?[name].map { Array($0).sorted()[...] }
@@ -159,7 +159,7 @@ struct DataExporter {
         var values = known
         if values == nil {
             // Only what the caller may read is described; anything else is named by its id alone.
-            let condition = caller.condition(.read, of: entity.name, alias: "o", dialect: connection.dialect)
+            let condition = caller.condition(.read, of: entity.name, alias: "o")
             values = try await EntityTable(entity: entity, dialect: connection.dialect)
                 .fetch(where: "id", in: [id], condition: condition, on: connection).first?.values
             if values == nil { return "\(entity.name)_id-\(id)" }

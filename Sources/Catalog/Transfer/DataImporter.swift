@@ -346,7 +346,7 @@ struct DataImporter {
             }
         }
         // A caller finds only what they may read, as a search of theirs would.
-        if let condition = caller.condition(.read, of: entity.name, alias: "o", dialect: dialect) {
+        if let condition = caller.condition(.read, of: entity.name, alias: "o") {
             sql.append(" AND ")
             sql.append(condition)
         }
