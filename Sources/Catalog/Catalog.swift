@@ -146,12 +146,7 @@ public final class Catalog: Sendable {
     /// The caller of a request, with the authorization rules that apply to them.
     func caller(sessionId: String) async throws(CatalogError) -> Caller {
         let session = try await perform { try await sessions.lookup(sessionId) }
-        if gatekeeper.isRoot(session.userName) {
-            return Caller(userName: session.userName, isRoot: true, rules: [:], publicSteps: [])
-        }
-        return try await perform {
-            try await database.withConnection { connection in try await gatekeeper.caller(session, on: connection) }
-        }
+        return try await perform { try await gatekeeper.caller(session, database: database) }
     }
 
     /// Creates an object with its children in one transaction; returns its id.

@@ -14,10 +14,10 @@ public struct CompiledRule: Sendable {
     /// True when the rule joins no other table to the row (`SELECT i FROM Investigation i WHERE i.releaseDate <
     /// CURRENT_TIMESTAMP`): usually the cheapest condition, so it is tested first.
     public let isOnRowAlone: Bool
-    /// The condition, over `CompiledRule.rowAlias`.
+    /// The condition, with a slot for the tested row's alias.
     let condition: SQLFragment
 
-    /// Stands for the alias of the row being tested in `condition`; never in SQL that reaches a database.
+    /// Stands for the tested row's alias while the rule compiles; then marked as a slot.
     static let rowAlias = "\u{1}row"
 
     /// The condition on the row of `alias` (a table alias of `entity`), for the caller `userName`.
@@ -28,7 +28,7 @@ public struct CompiledRule: Sendable {
     /// nothing else is joined. The planner can then test each row by index or hash the subquery once, whichever
     /// is cheaper; an `IN (SELECT id ...)` per rule forces the second.
     public func condition(alias: String, userName: String) -> SQLFragment {
-        condition.binding(userName: userName).replacingText(Self.rowAlias, with: alias)
+        condition.filling(rowAlias: alias, userName: userName)
     }
 
     /// The condition that any of `rules` admits the row of `alias`: the rules that read only the row first.
@@ -88,7 +88,7 @@ extension QueryCompiler {
             attribute: attribute,
             isUnrestricted: isUnrestricted,
             isOnRowAlone: isOnRowAlone,
-            condition: condition
+            condition: condition.markingRowAlias(CompiledRule.rowAlias)
         )
     }
 

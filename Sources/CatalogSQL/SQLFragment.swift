@@ -3,13 +3,14 @@ import Foundation
 /// A piece of SQL with its values still separate, so that pieces compiled in any order can be put together in
 /// the order the SQL needs, and placeholders numbered only then.
 ///
-/// A fragment may also hold a placeholder for the caller's user name (`:user` in a rule), bound when the fragment
-/// becomes a statement: a rule is compiled once and used for every caller.
+/// A fragment may also hold slots for the caller's user name (`:user` in a rule) and for the alias of the row a
+/// rule's condition tests, filled for each query: a rule is compiled once and used for every caller and query.
 public struct SQLFragment: Sendable {
     enum Part: Sendable {
         case text(String)
         case bind(SQLValue)
         case userName
+        case rowAlias
     }
 
     var parts: [Part] = []
@@ -35,37 +36,32 @@ public struct SQLFragment: Sendable {
         parts.append(.userName)
     }
 
-    /// Drops one pair of parentheses around the whole fragment, if it has them.
-    public mutating func unwrapParentheses() {
-        guard case .text(let first)? = parts.first, first.hasPrefix("("), case .text(let last)? = parts.last,
-            last.hasSuffix(")")
-        else { return }
-        if parts.count == 1 {
-            parts[0] = .text(String(first.dropFirst().dropLast()))
-            return
-        }
-        parts[0] = .text(String(first.dropFirst()))
-        parts[parts.count - 1] = .text(String(last.dropLast()))
-    }
-
-    /// The same fragment with every user-name placeholder replaced by `userName`.
-    public func binding(userName: String) -> SQLFragment {
-        var result = self
-        result.parts = parts.map { part in
-            if case .userName = part { return .bind(.text(userName)) }
-            return part
+    /// The same fragment with a row-alias slot wherever its SQL text has `placeholder`.
+    public func markingRowAlias(_ placeholder: String) -> SQLFragment {
+        var result = SQLFragment()
+        for part in parts {
+            guard case .text(let text) = part, text.contains(placeholder) else {
+                result.parts.append(part)
+                continue
+            }
+            for (index, piece) in text.components(separatedBy: placeholder).enumerated() {
+                if index > 0 { result.parts.append(.rowAlias) }
+                if !piece.isEmpty { result.parts.append(.text(piece)) }
+            }
         }
         return result
     }
 
-    /// The same fragment with every occurrence of `target` in its SQL text (never in its values) replaced.
-    public func replacingText(_ target: String, with replacement: String) -> SQLFragment {
+    /// The same fragment with its row-alias slots filled with `rowAlias` and its user-name slots bound to
+    /// `userName`.
+    public func filling(rowAlias: String, userName: String) -> SQLFragment {
         var result = self
         result.parts = parts.map { part in
-            if case .text(let text) = part, text.contains(target) {
-                return .text(text.replacingOccurrences(of: target, with: replacement))
+            switch part {
+            case .rowAlias: .text(rowAlias)
+            case .userName: .bind(.text(userName))
+            case .text, .bind: part
             }
-            return part
         }
         return result
     }
@@ -97,6 +93,7 @@ public struct SQLFragment: Sendable {
             case .text(let text): statement.append(text)
             case .bind(let value): statement.bind(value)
             case .userName: statement.bind(.text(userName))
+            case .rowAlias: preconditionFailure("a rule's condition reached a statement without its row's alias")
             }
         }
         return statement

@@ -32,8 +32,22 @@ public struct SQLStatement: Sendable, CustomStringConvertible {
     public mutating func bind(_ value: SQLValue) {
         binds.append(value)
         switch dialect {
-        case .postgresql: text += "$\(binds.count)"
+        case .postgresql: text += "$\(binds.count)" + Self.postgresCast(of: value)
         case .sqlite: text += "?"
+        }
+    }
+
+    /// The type a value is sent as, written into the text (`$1::int8`): a statement the server keeps prepared has
+    /// its parameter types fixed when first parsed, and with the types in the text every later run reads its values
+    /// as the same types, as an unprepared statement would. A null takes its type from where it is used.
+    static func postgresCast(of value: SQLValue) -> String {
+        switch value {
+        case .null: ""
+        case .integer: "::int8"
+        case .double: "::float8"
+        case .text: "::text"
+        case .boolean: "::bool"
+        case .timestamp: "::timestamptz"
         }
     }
 

@@ -483,9 +483,23 @@ func authorizationBenchmark(
     print("")
     print("browsing (iteration 0; ids vary across the run over the member's investigations and datasets):")
     for query in cases { print("  \(pad(query.name, 22)) \(query.text(0))") }
+    let restriction = try MemberRestriction(ruleFile)
     if options.explain {
-        let restriction = try MemberRestriction(ruleFile)
         for query in cases { try await explain(query.text(0), restriction: restriction, database: database) }
+    }
+    print("")
+    print("compiling (mean µs per query, \(options.compilations) compilations):")
+    for query in cases {
+        let member = try compileMicroseconds(
+            query,
+            count: options.compilations,
+            userName: memberName,
+            restriction: restriction
+        )
+        let root = try compileMicroseconds(query, count: options.compilations)
+        print(
+            "  \(pad(query.name, 22)) member \(String(format: "%6.1f", member)), root \(String(format: "%6.1f", root))"
+        )
     }
     print("")
 

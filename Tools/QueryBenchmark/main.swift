@@ -623,20 +623,27 @@ func compare(
 }
 
 /// Mean microseconds to compile each query (parse, resolve, write the SQL statement), over `count` compilations
-/// of varying texts.
-func compileMicroseconds(_ query: QueryCase, count: Int) throws -> Double {
+/// of varying texts; as `userName` restricted by `restriction` when given.
+func compileMicroseconds(
+    _ query: QueryCase,
+    count: Int,
+    userName: String = "simple/root",
+    restriction: (any QueryRestriction)? = nil
+) throws -> Double {
     let compiler = QueryCompiler(model: EntityModel.icat, dialect: .postgresql)
     let texts = (0..<256).map { query.text($0) }
+    func compile(_ text: String) throws -> SQLStatement {
+        try compiler.compile(text, userName: userName, maximumRows: 10_001, restriction: restriction).sql
+            .statement(.postgresql, userName: userName)
+    }
     var sink = 0
     for text in texts {
-        sink &+= try compiler.compile(text, userName: "simple/root", maximumRows: 10_001).sql.statement(.postgresql)
-            .text.utf8.count
+        sink &+= try compile(text).text.utf8.count
     }
     let clock = ContinuousClock()
     let elapsed = try clock.measure {
         for i in 0..<count {
-            let compiled = try compiler.compile(texts[i & 255], userName: "simple/root", maximumRows: 10_001)
-            sink &+= compiled.sql.statement(.postgresql).binds.count
+            sink &+= try compile(texts[i & 255]).binds.count
         }
     }
     if sink == 42 { print("") }  // keeps the work observable

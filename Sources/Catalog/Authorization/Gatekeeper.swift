@@ -27,24 +27,23 @@ public struct Gatekeeper: Sendable {
         rootUserNames.contains(userName)
     }
 
-    /// The caller of a request, with the rules that apply to them.
-    func caller(_ session: Session, on connection: any DatabaseConnection) async throws -> Caller {
+    /// The caller of a request, with the rules that apply to them; reads the database only when the rules or
+    /// the user's groupings are not known yet at the session's rules version.
+    func caller(_ session: Session, database: any Database) async throws -> Caller {
         if isRoot(session.userName) {
             return Caller(userName: session.userName, isRoot: true, rules: [:], publicSteps: [])
         }
-        let (snapshot, groupings) = try await ruleBook.rules(
+        let applicable = try await ruleBook.applicable(
             version: session.rulesVersion,
             userName: session.userName,
-            on: connection
+            database: database
         )
-        var applicable: [String: [AccessType: [CompiledRule]]] = [:]
-        for (entity, byAccess) in snapshot.rules {
-            for (access, rules) in byAccess {
-                let mine = rules.filter { rule in rule.grouping.map(groupings.contains) ?? true }.map(\.compiled)
-                if !mine.isEmpty { applicable[entity, default: [:]][access] = mine }
-            }
-        }
-        return Caller(userName: session.userName, isRoot: false, rules: applicable, publicSteps: snapshot.publicSteps)
+        return Caller(
+            userName: session.userName,
+            isRoot: false,
+            rules: applicable.rules,
+            publicSteps: applicable.publicSteps
+        )
     }
 }
 

@@ -21,18 +21,24 @@ struct RuleSnapshot: Sendable {
     let publicSteps: Set<String>
 }
 
-/// Compiles the rules once per version of the authorization tables and remembers each user's groupings, so that a
-/// request costs no rule parsing and, usually, no extra query.
+/// Compiles the rules once per version of the authorization tables and remembers which of them apply to each
+/// user, so that a request costs no rule parsing and, usually, no query and no connection.
 ///
 /// The version moves on (by triggers, see `Migrations/*/0002_rules_version.sql`) whenever rules, public steps,
 /// groupings, group members or users change, whichever server changed them; each request reads it together with
 /// its session.
 final class RuleBook: Sendable {
+    /// The rules that apply to one user, by entity name and access type, and the public steps.
+    struct Applicable: Sendable {
+        let rules: [String: [AccessType: [CompiledRule]]]
+        let publicSteps: Set<String>
+    }
+
     let model: EntityModel
     let logger: Logger
     private struct State {
         var snapshot: RuleSnapshot?
-        var groupings: [String: Set<Int64>] = [:]
+        var users: [String: Applicable] = [:]
     }
     private let state = Mutex(State())
 
@@ -41,34 +47,35 @@ final class RuleBook: Sendable {
         self.logger = logger
     }
 
-    /// The compiled rules at `version` and the groupings of `userName`.
-    func rules(
-        version: Int64,
-        userName: String,
-        on connection: any DatabaseConnection
-    ) async throws -> (
-        RuleSnapshot, Set<Int64>
-    ) {
-        let cached = state.withLock { state -> (RuleSnapshot, Set<Int64>?)? in
+    /// The rules at `version` that apply to `userName`: those of no grouping and those of the user's groupings.
+    func applicable(version: Int64, userName: String, database: any Database) async throws -> Applicable {
+        let cached = state.withLock { state -> (RuleSnapshot, Applicable?)? in
             guard let snapshot = state.snapshot, snapshot.version == version else { return nil }
-            return (snapshot, state.groupings[userName])
+            return (snapshot, state.users[userName])
         }
-        let snapshot: RuleSnapshot
-        if let cached {
-            snapshot = cached.0
-            if let groupings = cached.1 { return (snapshot, groupings) }
-        } else {
-            snapshot = try await load(version: version, on: connection)
+        if let applicable = cached?.1 { return applicable }
+        let known = cached?.0
+        let (snapshot, groupings) = try await database.withConnection { connection in
+            let snapshot: RuleSnapshot
+            if let known { snapshot = known } else { snapshot = try await self.load(version: version, on: connection) }
+            return (snapshot, try await self.groupings(of: userName, on: connection))
         }
-        let groupings = try await self.groupings(of: userName, on: connection)
+        var rules: [String: [AccessType: [CompiledRule]]] = [:]
+        for (entity, byAccess) in snapshot.rules {
+            for (access, all) in byAccess {
+                let mine = all.filter { rule in rule.grouping.map(groupings.contains) ?? true }.map { $0.compiled }
+                if !mine.isEmpty { rules[entity, default: [:]][access] = mine }
+            }
+        }
+        let applicable = Applicable(rules: rules, publicSteps: snapshot.publicSteps)
         state.withLock { state in
             if state.snapshot?.version != snapshot.version {
                 state.snapshot = snapshot
-                state.groupings = [:]
+                state.users = [:]
             }
-            state.groupings[userName] = groupings
+            state.users[userName] = applicable
         }
-        return (snapshot, groupings)
+        return applicable
     }
 
     private func column(_ entity: String, _ field: String) -> String {
