@@ -524,6 +524,14 @@ final class CompilationContext {
                 }
                 var entity = start.entity
                 var alias = start.alias
+                // A collection of a variable joined by foreign key is joined to that key (`iu.investigation_id =
+                // ds.investigation_id`); anything else needs the variable's own table.
+                var startKey = "\(alias).\(q("id"))"
+                if let foreignKey = start.foreignKey, path.count == 2, entity.field(named: path[1])?.isMany == true {
+                    startKey = "\(foreignKey.parentAlias).\(q(foreignKey.field.column!))"
+                } else {
+                    alias = written(alias, in: scope)
+                }
                 for (stepIndex, step) in path.dropFirst().enumerated() {
                     guard let field = entity.field(named: step), let targetName = field.target else {
                         throw QueryError("'\(step)' is not a relation of \(entity.name)", at: position)
@@ -546,7 +554,8 @@ final class CompilationContext {
                     switch field.kind {
                     case .one: on = "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
                     case .many(_, let inverse, _):
-                        on = "\(newAlias).\(q(target.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
+                        let key = stepIndex == 0 ? startKey : "\(alias).\(q("id"))"
+                        on = "\(newAlias).\(q(target.field(named: inverse)!.column!)) = \(key)"
                     case .attribute: on = ""
                     }
                     let joined = JoinedTable(
@@ -560,6 +569,13 @@ final class CompilationContext {
                         // comes first, before the joins of any many-to-one steps on the way
                         // (`FROM ds.investigation.keywords k`), which the correlation refers to.
                         scope.from.insert(joined, at: 0)
+                    } else if kind != .left, field.isOne, field.required {
+                        // The join matches exactly one row: it can wait until something needs that row.
+                        scope.deferred[newAlias] = joined
+                        scope.implicitJoins["\(alias).\(field.name)"] = newAlias
+                        try declare(variable, entity: target, alias: newAlias, in: scope, at: position)
+                        scope.variables[Scope.key(variable)]!.foreignKey = (alias, field)
+                        continue
                     } else {
                         scope.from.append(joined)
                     }
@@ -590,10 +606,23 @@ final class CompilationContext {
         }
     }
 
+    /// `alias`, with its join written into the FROM clause of the scope that declared it, if it was deferred.
+    func written(_ alias: String, in scope: Scope) -> String {
+        var current: Scope? = scope
+        while let declaring = current {
+            if let joined = declaring.deferred.removeValue(forKey: alias) {
+                declaring.from.append(joined)
+                break
+            }
+            current = declaring.parent
+        }
+        return alias
+    }
+
     /// An inner join along a many-to-one relation, made once per scope and path.
     func implicitJoin(from alias: String, field: Field, in scope: Scope) -> String {
         let key = "\(alias).\(field.name)"
-        if let existing = scope.implicitJoins[key] { return existing }
+        if let existing = scope.implicitJoins[key] { return written(existing, in: scope) }
         let target = model.entity(named: field.target!)!
         let newAlias = newAlias()
         scope.from.append(

@@ -212,10 +212,19 @@ extension CompilationContext {
             throw QueryError("'\(parts[0])' is not a defined variable", at: position)
         }
         var entity = variable.entity
-        var alias = variable.alias
         if parts.count == 1 {
-            return Compiled(sql: SQLFragment("\(alias).\(q("id"))"), type: .entity(entity, .alias(alias)))
+            if let (parentAlias, field) = variable.foreignKey {
+                return Compiled(
+                    sql: SQLFragment("\(parentAlias).\(q(field.column!))"),
+                    type: .entity(entity, .foreignKey(parentAlias: parentAlias, field: field))
+                )
+            }
+            return Compiled(
+                sql: SQLFragment("\(variable.alias).\(q("id"))"),
+                type: .entity(entity, .alias(variable.alias))
+            )
         }
+        var alias = written(variable.alias, in: scope)
         for (index, step) in parts.dropFirst().enumerated() {
             let isLast = index == parts.count - 2
             guard let field = entity.field(named: step) else {

@@ -82,6 +82,9 @@ public struct QueryCompiler: Sendable {
 struct Variable {
     let entity: EntityDefinition
     let alias: String
+    /// For a variable joined along a required many-to-one relation (`JOIN ds.investigation i`): the parent's alias
+    /// and the relation, whose foreign key is the variable's id without the join.
+    var foreignKey: (parentAlias: String, field: Field)? = nil
 }
 
 /// The variables and joins of one SELECT (a query or a subquery), with a link to the enclosing one.
@@ -91,6 +94,10 @@ final class Scope {
     var variables: [String: Variable] = [:]
     /// The tables of the FROM clause and how each joins those before it, in order.
     var from: [JoinedTable] = []
+    /// Inner joins along required many-to-one relations, by alias, written into `from` only once something needs
+    /// more of the joined row than its id, which the foreign key holds: in `JOIN ds.investigation i JOIN
+    /// i.investigationUsers iu`, `iu` joins `ds.investigation_id` and the investigation table is not read.
+    var deferred: [String: JoinedTable] = [:]
     /// Implicit joins for path navigation, by "alias.field".
     var implicitJoins: [String: String] = [:]
 
