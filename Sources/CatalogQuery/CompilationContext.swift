@@ -286,8 +286,13 @@ final class CompilationContext {
         }
         var item = try compile(syntax.select[0], in: scope)
         if case .entity(let entity, let reference) = item.type {
-            let alias = self.alias(for: reference, entity: entity, in: scope)
-            item = Compiled(sql: SQLFragment("\(alias).\(q("id"))"), type: .entity(entity, .alias(alias)))
+            if case .foreignKey(_, let field) = reference, field.required {
+                // A required relation's key is never null: the referenced row need not be read.
+                item = Compiled(sql: SQLFragment(keySQL(reference)), type: item.type)
+            } else {
+                let alias = self.alias(for: reference, entity: entity, in: scope)
+                item = Compiled(sql: SQLFragment("\(alias).\(q("id"))"), type: .entity(entity, .alias(alias)))
+            }
         }
         if let extraCondition { conditions.append(try extraCondition(item, scope)) }
         var sql = SQLFragment("(SELECT ")

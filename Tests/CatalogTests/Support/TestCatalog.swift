@@ -78,9 +78,10 @@ enum TestCatalog {
     /// Runs `body` on a new empty (unmigrated) database.
     static func withFreshDatabase<R: Sendable>(
         _ backend: Backend,
+        postgresOptions: String = "maxConnections=4",
         _ body: (any Database) async throws -> R
     ) async throws -> R {
-        let fresh = try await openFreshDatabase(backend)
+        let fresh = try await openFreshDatabase(backend, postgresOptions: postgresOptions)
         do {
             let result = try await body(fresh.database)
             await fresh.dispose()
@@ -96,8 +97,12 @@ enum TestCatalog {
         let dispose: @Sendable () async -> Void
     }
 
-    /// A new empty database: a temporary SQLite file, or a new PostgreSQL database on the test cluster.
-    static func openFreshDatabase(_ backend: Backend) async throws -> FreshDatabase {
+    /// A new empty database: a temporary SQLite file, or a new PostgreSQL database on the test cluster, opened
+    /// with `postgresOptions` (the URL's query).
+    static func openFreshDatabase(
+        _ backend: Backend,
+        postgresOptions: String = "maxConnections=4"
+    ) async throws -> FreshDatabase {
         let name = "icat_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         switch backend {
         case .sqlite:
@@ -114,7 +119,7 @@ enum TestCatalog {
             let base = try postgresURL()
             try await PostgresAdmin.shared.execute("CREATE DATABASE \"\(name)\"", on: base)
             let url = replacingDatabase(in: base, with: String(name))
-            let database = try await PostgresDatabase(url: url + "?maxConnections=4", logger: logger)
+            let database = try await PostgresDatabase(url: url + "?" + postgresOptions, logger: logger)
             return FreshDatabase(database: database) {
                 await database.close()
                 try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)

@@ -1,0 +1,79 @@
+import CatalogQuery
+import CatalogSQL
+import CatalogSchema
+import Testing
+
+/// The shape of the SQL the compiler writes where the shape is the point: tables that need not be read are not.
+/// What the SQL answers is proved by the query corpus and the authorization tests on both databases.
+@Suite("Compiled SQL")
+struct CompiledSQLTests {
+    static let compiler = QueryCompiler(model: EntityModel.icat, dialect: .postgresql)
+
+    static func tables(in sql: String) -> Set<String> {
+        var tables: Set<String> = []
+        for keyword in ["FROM ", "JOIN "] {
+            for piece in sql.components(separatedBy: keyword).dropFirst() {
+                if piece.hasPrefix("\""), let end = piece.dropFirst().firstIndex(of: "\"") {
+                    tables.insert(String(piece[piece.index(after: piece.startIndex)..<end]))
+                }
+            }
+        }
+        return tables
+    }
+
+    @Test func aJoinedEntityUsedOnlyByItsIdIsNotRead() throws {
+        let compiled = try Self.compiler.compile(
+            "SELECT COUNT(iu) FROM Dataset ds JOIN ds.investigation i JOIN i.investigationUsers iu",
+            userName: "simple/root"
+        )
+        let text = compiled.sql.statement(.postgresql).text
+        #expect(Self.tables(in: text) == ["dataset", "investigation_user"], "\(text)")
+
+        let named = try Self.compiler.compile(
+            "SELECT COUNT(iu) FROM Dataset ds JOIN ds.investigation i JOIN i.investigationUsers iu WHERE i.name = 'x'",
+            userName: "simple/root"
+        )
+        #expect(
+            Self.tables(in: named.sql.statement(.postgresql).text) == [
+                "dataset", "investigation", "investigation_user",
+            ]
+        )
+    }
+
+    @Test func aRuleTestsTheRowWithoutReadingTheRowsTable() throws {
+        let member = try Self.compiler.compileRule(
+            "SELECT df FROM Datafile df JOIN df.dataset ds JOIN ds.investigation i JOIN i.investigationUsers iu "
+                + "JOIN iu.user u WHERE u.name = :user"
+        )
+        let condition = member.condition(alias: "t7", userName: "simple/alice").statement(.postgresql)
+        #expect(condition.text.hasPrefix("EXISTS (SELECT 1 FROM "), "\(condition.text)")
+        #expect(Self.tables(in: condition.text) == ["dataset", "investigation_user", "user"], "\(condition.text)")
+        #expect(condition.text.contains("= t7.\"dataset_id\""), "\(condition.text)")
+        #expect(condition.binds == [.text("simple/alice")])
+        #expect(!member.isOnRowAlone)
+
+        let released = try Self.compiler.compileRule(
+            "SELECT i FROM Investigation i WHERE i.releaseDate < CURRENT_TIMESTAMP"
+        )
+        let releasedSQL = released.condition(alias: "t2", userName: "x").statement(.postgresql).text
+        #expect(releasedSQL == "((t2.\"release_date\" < CURRENT_TIMESTAMP))")
+        #expect(released.isOnRowAlone)
+
+        // Selecting another variable than the first: the rule's query correlated with the row by id.
+        let joined = try Self.compiler.compileRule(
+            "SELECT i FROM Dataset ds JOIN ds.investigation i WHERE ds.complete = TRUE"
+        )
+        let joinedSQL = joined.condition(alias: "t0", userName: "x").statement(.postgresql).text
+        #expect(joinedSQL.contains("\"investigation_id\" = t0.\"id\""), "\(joinedSQL)")
+        #expect(Self.tables(in: joinedSQL) == ["dataset"], "\(joinedSQL)")
+    }
+
+    @Test func rulesAreTestedCheapestFirst() throws {
+        let rules = try [
+            "SELECT i FROM Investigation i JOIN i.investigationUsers iu JOIN iu.user u WHERE u.name = :user",
+            "SELECT i FROM Investigation i WHERE i.releaseDate < CURRENT_TIMESTAMP",
+        ].map { try Self.compiler.compileRule($0) }
+        let text = CompiledRule.anyAdmits(rules, alias: "t0", userName: "u").statement(.postgresql).text
+        #expect(text.hasPrefix("(((t0.\"release_date\" < CURRENT_TIMESTAMP)) OR EXISTS ("), "\(text)")
+    }
+}

@@ -1,0 +1,102 @@
+import CatalogSQL
+import CatalogStore
+import Foundation
+import Testing
+
+/// The PostgreSQL driver keeps statements it runs again prepared on each connection (SQLite's driver caches its
+/// compiled statements through GRDB). These prove that a prepared run reads and answers like an unprepared one, that
+/// no more than the configured number stay prepared, and that a failure does not stick.
+@Suite("Prepared statements on PostgreSQL")
+struct PostgresStatementTests {
+    static func sql(_ text: String, _ binds: SQLValue...) -> SQLStatement {
+        var statement = SQLStatement(.postgresql)
+        for (index, piece) in text.split(separator: "§", omittingEmptySubsequences: false).enumerated() {
+            if index > 0 { statement.bind(binds[index - 1]) }
+            statement.append(String(piece))
+        }
+        return statement
+    }
+
+    static let preparedCount = SQLStatement(.postgresql, "SELECT count(*) FROM pg_prepared_statements")
+
+    @Test func everyValueTypeReadsTheSameOnceTheStatementIsPrepared() async throws {
+        try await TestCatalog.withFreshDatabase(.postgresql, postgresOptions: "maxConnections=1") { database in
+            try await database.withConnection { connection in
+                let moment = Date(timeIntervalSince1970: 1_300_000_000.125)
+                for run in 0..<4 {
+                    let values: [SQLValue] = [
+                        .integer(Int64(run) - 7), .double(2.5 * Double(run)), .text("run \(run) ü"),
+                        .boolean(run % 2 == 0), .timestamp(moment.addingTimeInterval(Double(run))),
+                    ]
+                    let rows = try await connection.query(
+                        Self.sql(
+                            "SELECT §, §, §, §, §, CAST(§ AS text), § + 1",
+                            values[0],
+                            values[1],
+                            values[2],
+                            values[3],
+                            values[4],
+                            .null,
+                            values[0]
+                        )
+                    )
+                    #expect(Array(rows[0].values.prefix(5)) == values, "run \(run)")
+                    #expect(rows[0][5].isNull)
+                    #expect(rows[0][6] == .integer(Int64(run) - 6))
+                }
+                // Seen twice: prepared from the second run on.
+                #expect(try await connection.query(Self.preparedCount)[0][0].int64Value ?? 0 >= 1)
+            }
+        }
+    }
+
+    @Test func noMoreStatementsStayPreparedThanTheConnectionKeeps() async throws {
+        try await TestCatalog.withFreshDatabase(
+            .postgresql,
+            postgresOptions: "maxConnections=1&preparedStatements=2"
+        ) { database in
+            try await database.withConnection { connection in
+                for round in 0..<3 {
+                    for offset in 1...5 {
+                        let rows = try await connection.query(
+                            Self.sql("SELECT § + \(offset)", .integer(Int64(round * 10)))
+                        )
+                        #expect(rows[0][0] == .integer(Int64(round * 10 + offset)))
+                        let prepared = try await connection.query(Self.preparedCount)[0][0].int64Value ?? -1
+                        #expect((0...2).contains(prepared), "round \(round), statement \(offset): \(prepared) prepared")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func aFailedRunIsReportedAndTheNextRunSucceeds() async throws {
+        try await TestCatalog.withFreshDatabase(.postgresql, postgresOptions: "maxConnections=1") { database in
+            try await database.withConnection { connection in
+                let divide = { (divisor: Int64) in Self.sql("SELECT 100 / §", .integer(divisor)) }
+                for _ in 0..<3 { _ = try await connection.query(divide(4)) }
+                await #expect(throws: DatabaseError.self) { try await connection.query(divide(0)) }
+                #expect(try await connection.query(divide(5))[0][0] == .integer(20))
+
+                // A table that changes shape under a prepared statement: PostgreSQL refuses the old plan once, the
+                // statement is forgotten, and the next run prepares it again.
+                try await connection.execute(SQLStatement(.postgresql, "CREATE TABLE shape (a int8)"))
+                try await connection.execute(Self.sql("INSERT INTO shape (a) VALUES (§)", .integer(1)))
+                let everything = SQLStatement(.postgresql, "SELECT * FROM shape")
+                for _ in 0..<3 { #expect(try await connection.query(everything)[0].values == [.integer(1)]) }
+                try await connection.execute(SQLStatement(.postgresql, "ALTER TABLE shape ADD COLUMN b int8"))
+                await #expect(throws: DatabaseError.self) { try await connection.query(everything) }
+                #expect(try await connection.query(everything)[0].values == [.integer(1), .null])
+            }
+        }
+    }
+
+    @Test func connectionsRunWithoutJIT() async throws {
+        try await TestCatalog.withFreshDatabase(.postgresql) { database in
+            let setting = try await database.withConnection { connection in
+                try await connection.query(SQLStatement(.postgresql, "SHOW jit"))
+            }
+            #expect(setting[0][0] == .text("off"))
+        }
+    }
+}
