@@ -286,7 +286,7 @@ final class CompilationContext {
         }
         var item = try compile(syntax.select[0], in: scope)
         if case .entity(let entity, let reference) = item.type {
-            if case .foreignKey(_, let field) = reference, field.required {
+            if case .foreignKey(let parent, let field) = reference, field.required, !isNullable(parent, in: scope) {
                 // A required relation's key is never null: the referenced row need not be read.
                 item = Compiled(sql: SQLFragment(keySQL(reference)), type: item.type)
             } else {
@@ -574,7 +574,7 @@ final class CompilationContext {
                         // comes first, before the joins of any many-to-one steps on the way
                         // (`FROM ds.investigation.keywords k`), which the correlation refers to.
                         scope.from.insert(joined, at: 0)
-                    } else if kind != .left, field.isOne, field.required {
+                    } else if kind != .left, field.isOne, field.required, !isNullable(alias, in: scope) {
                         // The join matches exactly one row: it can wait until something needs that row.
                         scope.deferred[newAlias] = joined
                         scope.implicitJoins["\(alias).\(field.name)"] = newAlias
@@ -583,6 +583,7 @@ final class CompilationContext {
                         continue
                     } else {
                         scope.from.append(joined)
+                        if kind == .left { scope.nullable.insert(newAlias) }
                     }
                     try declare(variable, entity: target, alias: newAlias, in: scope, at: position)
                 }
@@ -609,6 +610,16 @@ final class CompilationContext {
         case .alias(let alias): return alias
         case .foreignKey(let parentAlias, let field): return implicitJoin(from: parentAlias, field: field, in: scope)
         }
+    }
+
+    /// Whether the rows of `alias` may be all nulls (an outer join's, in this scope or an enclosing one).
+    func isNullable(_ alias: String, in scope: Scope) -> Bool {
+        var current: Scope? = scope
+        while let declaring = current {
+            if declaring.nullable.contains(alias) { return true }
+            current = declaring.parent
+        }
+        return false
     }
 
     /// `alias`, with its join written into the FROM clause of the scope that declared it, if it was deferred.

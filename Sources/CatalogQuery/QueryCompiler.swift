@@ -98,6 +98,9 @@ final class Scope {
     /// more of the joined row than its id, which the foreign key holds: in `JOIN ds.investigation i JOIN
     /// i.investigationUsers iu`, `iu` joins `ds.investigation_id` and the investigation table is not read.
     var deferred: [String: JoinedTable] = [:]
+    /// Aliases of outer joins (`LEFT JOIN ds.sample s`), whose rows may be all nulls: a relation from them may
+    /// have no target even when it is required, so its join filters and cannot be left out.
+    var nullable: Set<String> = []
     /// Implicit joins for path navigation, by "alias.field".
     var implicitJoins: [String: String] = [:]
 

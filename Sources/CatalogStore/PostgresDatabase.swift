@@ -109,7 +109,7 @@ struct PostgresConnectionHandle: DatabaseConnection {
             }
             return result
         } catch {
-            throw Self.classify(error)
+            throw classify(error)
         }
     }
 
@@ -119,8 +119,16 @@ struct PostgresConnectionHandle: DatabaseConnection {
             // The server's error arrives with the rows: they must be read for a failure to show.
             for try await _ in try await connection.query(Self.postgresQuery(statement), logger: logger) {}
         } catch {
-            throw Self.classify(error)
+            throw classify(error)
         }
+    }
+
+    /// An error of a statement on this connection: whatever it is, the database is unavailable when the
+    /// connection has closed.
+    private func classify(_ error: any Error) -> DatabaseError {
+        let classified = Self.classify(error)
+        if classified.kind == .other, connection.isClosed { return DatabaseError(.unavailable, classified.message) }
+        return classified
     }
 
     /// The rows of `statement` run as a named prepared statement, or nil when the cache says to run it unnamed.
@@ -134,14 +142,28 @@ struct PostgresConnectionHandle: DatabaseConnection {
         case .prepare:
             prepared = try await connection.prepare(query: statement.text).get()
             for evicted in statements.remember(prepared, for: statement.text, on: connection) {
-                try await evicted.deallocate().get()
+                await close(evicted)
             }
         }
         do {
             return try await prepared.execute(statement.binds.map(Self.data)).get()
         } catch {
-            statements.forget(statement.text, on: connection)
+            if PostgresStatementCache.isBroken(sqlState: Self.serverFields(of: error)?.sqlState),
+                let broken = statements.forget(statement.text, on: connection)
+            {
+                await close(broken)
+            }
             throw error
+        }
+    }
+
+    /// Closes a prepared statement on the server; a failure only costs the server some memory until the
+    /// connection closes, so it is logged, not thrown.
+    private func close(_ statement: PreparedQuery) async {
+        do {
+            try await statement.deallocate().get()
+        } catch {
+            logger.warning("closing a prepared statement failed: \(String(reflecting: error))")
         }
     }
 
@@ -217,34 +239,38 @@ struct PostgresConnectionHandle: DatabaseConnection {
     /// A driver error as a `DatabaseError`. The prepared-statement interface reports server errors as the older
     /// `PostgresError`, with the same fields.
     static func classify(_ error: any Error) -> DatabaseError {
-        let sqlState: String?
-        let message: String?
-        let constraint: String?
-        let column: String?
+        if let error = error as? DatabaseError { return error }
+        guard let fields = serverFields(of: error) else {
+            switch error {
+            case PostgresError.connectionClosed, PostgresError.protocol:
+                return DatabaseError(.unavailable, String(reflecting: error))
+            case is PSQLError: return DatabaseError(.unavailable, String(reflecting: error))
+            default: return DatabaseError(.other, String(reflecting: error))
+            }
+        }
+        let text = fields.message ?? String(reflecting: error)
+        switch fields.sqlState {
+        case "23505": return DatabaseError(.uniqueViolation(constraint: fields.constraint, columns: []), text)
+        case "23503": return DatabaseError(.foreignKeyViolation(constraint: fields.constraint), text)
+        case "23502": return DatabaseError(.notNullViolation(column: fields.column), text)
+        default: return DatabaseError(.other, text)
+        }
+    }
+
+    /// What the server said about an error, when it came from the server. The prepared-statement interface
+    /// reports server errors as the older `PostgresError`, with the same fields.
+    static func serverFields(
+        of error: any Error
+    ) -> (sqlState: String?, message: String?, constraint: String?, column: String?)? {
         switch error {
-        case let error as DatabaseError:
-            return error
         case let error as PSQLError:
-            guard let info = error.serverInfo else { return DatabaseError(.unavailable, String(reflecting: error)) }
-            (sqlState, message, constraint, column) = (
-                info[.sqlState], info[.message], info[.constraintName], info[.columnName]
-            )
+            guard let info = error.serverInfo else { return nil }
+            return (info[.sqlState], info[.message], info[.constraintName], info[.columnName])
         case PostgresError.server(let info):
             let fields = info.fields
-            (sqlState, message, constraint, column) = (
-                fields[.sqlState], fields[.message], fields[.constraintName], fields[.columnName]
-            )
-        case PostgresError.connectionClosed:
-            return DatabaseError(.unavailable, String(reflecting: error))
+            return (fields[.sqlState], fields[.message], fields[.constraintName], fields[.columnName])
         default:
-            return DatabaseError(.other, String(reflecting: error))
-        }
-        let text = message ?? String(reflecting: error)
-        switch sqlState {
-        case "23505": return DatabaseError(.uniqueViolation(constraint: constraint, columns: []), text)
-        case "23503": return DatabaseError(.foreignKeyViolation(constraint: constraint), text)
-        case "23502": return DatabaseError(.notNullViolation(column: column), text)
-        default: return DatabaseError(.other, text)
+            return nil
         }
     }
 }

@@ -50,7 +50,7 @@ final class PostgresStatementCache: Sendable {
     }
 
     func decide(_ text: String, on connection: PostgresConnection) -> Decision {
-        guard Self.isPreparable(text) else { return .runUnnamed }
+        guard capacity > 0, Self.isPreparable(text) else { return .runUnnamed }
         return state.withLock { state in
             state.clock += 1
             if var entry = state.connections[connection.id]?.statements[text] {
@@ -87,11 +87,24 @@ final class PostgresStatementCache: Sendable {
         }
     }
 
-    /// Forgets the statement for `text` on `connection`, after it failed: the next run prepares it afresh (a
-    /// table it reads may have changed shape).
-    func forget(_ text: String, on connection: PostgresConnection) {
+    /// Forgets the statement for `text` on `connection`, to be closed, after the server said it cannot run any
+    /// more (a table it reads changed shape): the next run prepares it afresh.
+    func forget(_ text: String, on connection: PostgresConnection) -> PreparedQuery? {
         state.withLock { state in
-            _ = state.connections[connection.id]?.statements.removeValue(forKey: text)
+            state.connections[connection.id]?.statements.removeValue(forKey: text)?.query
+        }
+    }
+
+    /// Whether an error with SQLSTATE `state` means the prepared statement itself is broken, rather than its run
+    /// (a constraint violated, a division by zero, an aborted transaction), which leaves it usable.
+    static func isBroken(sqlState state: String?) -> Bool {
+        switch state {
+        case "0A000",  // cached plan must not change result type
+            "26000",  // the prepared statement does not exist
+            "42P01", "42703", "42883":  // a table, column or function it names is gone
+            true
+        default:
+            false
         }
     }
 }

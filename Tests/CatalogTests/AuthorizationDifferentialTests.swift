@@ -198,6 +198,8 @@ struct AuthorizationDifferentialTests {
                     "Dataset": [
                         "SELECT df.dataset FROM Datafile df", "Datafile.dataset",
                         "SELECT df.dataset FROM Datafile df WHERE df.fileSize > 500",
+                        // An inner join after an outer one filters: datasets without a sample are not admitted.
+                        "SELECT ds FROM Dataset ds LEFT JOIN ds.sample s JOIN s.investigation si",
                     ],
                     "Datafile": ["SELECT df FROM Dataset ds JOIN ds.datafiles df WHERE ds.complete = TRUE"],
                     "DatasetParameter": ["SELECT p FROM Dataset ds JOIN ds.parameters p WHERE ds.name = 'beta'"],

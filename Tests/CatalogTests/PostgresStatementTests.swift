@@ -70,6 +70,53 @@ struct PostgresStatementTests {
         }
     }
 
+    @Test func withNoStatementsToKeepNothingIsPrepared() async throws {
+        try await TestCatalog.withFreshDatabase(
+            .postgresql,
+            postgresOptions: "maxConnections=1&preparedStatements=0"
+        ) { database in
+            try await database.withConnection { connection in
+                for run in 0..<4 {
+                    let rows = try await connection.query(Self.sql("SELECT § * 2", .integer(Int64(run))))
+                    #expect(rows[0][0] == .integer(Int64(run * 2)))
+                }
+                let prepared = try await connection.query(Self.preparedCount)
+                #expect(prepared[0][0] == .integer(0))
+            }
+        }
+    }
+
+    @Test func failingRunsLeaveNoStatementsBehind() async throws {
+        try await TestCatalog.withFreshDatabase(
+            .postgresql,
+            postgresOptions: "maxConnections=1&preparedStatements=4"
+        ) { database in
+            try await database.withConnection { connection in
+                try await connection.execute(SQLStatement(.postgresql, "CREATE TABLE once (a int8 UNIQUE)"))
+                for run in 0..<20 {
+                    let divisor = Int64(run % 2)
+                    if divisor == 0 {
+                        await #expect(throws: DatabaseError.self) {
+                            try await connection.query(Self.sql("SELECT 100 / §", .integer(divisor)))
+                        }
+                    } else {
+                        #expect(
+                            try await connection.query(Self.sql("SELECT 100 / §", .integer(divisor)))[0][0]
+                                == .integer(100)
+                        )
+                    }
+                    let insert = Self.sql("INSERT INTO once (a) VALUES (§)", .integer(Int64(run % 3)))
+                    if run < 3 {
+                        try await connection.execute(insert)
+                    } else {
+                        await #expect(throws: DatabaseError.self) { try await connection.execute(insert) }
+                    }
+                }
+                #expect(try await connection.query(Self.preparedCount)[0][0].int64Value ?? 99 <= 4)
+            }
+        }
+    }
+
     @Test func aFailedRunIsReportedAndTheNextRunSucceeds() async throws {
         try await TestCatalog.withFreshDatabase(.postgresql, postgresOptions: "maxConnections=1") { database in
             try await database.withConnection { connection in
