@@ -97,19 +97,17 @@ extension QueryCompiler {
         _ syntax: QuerySyntax
     ) throws(QueryError) -> (EntityDefinition, SQLFragment, Bool) {
         let row = CompiledRule.rowAlias
+        // Rules are compiled without a caller (`:user` is a slot), with aliases that cannot clash with a query's.
+        func newContext() -> CompilationContext {
+            CompilationContext(model: model, dialect: dialect, userName: nil, restriction: nil, aliasPrefix: "r")
+        }
         // The selected variable is the tested row when it is the first FROM entity, and what is joined to it does
         // not start with an outer join (which needs a table on its left).
         if case .path(let parts, _) = syntax.select[0], parts.count == 1,
             case .entity(let name, let variable, let position) = syntax.from.first,
             Scope.key(variable) == Scope.key(parts[0])
         {
-            let context = CompilationContext(
-                model: model,
-                dialect: dialect,
-                userName: nil,
-                restriction: nil,
-                aliasPrefix: "r"
-            )
+            let context = newContext()
             let scope = Scope(parent: nil)
             let entity = try context.entity(named: name, at: position)
             try context.declare(variable, entity: entity, alias: row, in: scope, at: position)
@@ -135,14 +133,7 @@ extension QueryCompiler {
             }
         }
         // Otherwise: the rule's query as a subquery, its selected object being the tested row.
-        let context = CompilationContext(
-            model: model,
-            dialect: dialect,
-            userName: nil,
-            restriction: nil,
-            aliasPrefix: "r"
-        )
-        let compiled = try context.compileSubquery(
+        let compiled = try newContext().compileSubquery(
             syntax,
             in: Scope(parent: nil),
             position: 0,
