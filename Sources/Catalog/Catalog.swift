@@ -191,36 +191,28 @@ public final class Catalog: Sendable {
                             throw batch ? error.at(offset: offset) : error
                         }
                     }
-                    try await checkEach(
-                        .create,
-                        frozen.map(\.entity),
-                        ids: ids,
-                        caller: caller,
-                        batch: batch,
-                        on: connection
-                    )
-                    return ids
-                }
-                var reservation = BulkWriter.IdReservation()
-                try await reservation.reserve(counts, model: model, on: connection)
-                var objects: [BulkWriter.PlannedObject] = []
-                do {
-                    for (offset, input) in frozen.enumerated() {
-                        ids.append(
-                            try await bulkWriter.plan(
-                                input,
-                                item: offset,
-                                user: caller.userName,
-                                now: now,
-                                ids: &reservation,
-                                into: &objects,
-                                on: connection
+                } else {
+                    var reservation = BulkWriter.IdReservation()
+                    try await reservation.reserve(counts, model: model, on: connection)
+                    var objects: [BulkWriter.PlannedObject] = []
+                    do {
+                        for (offset, input) in frozen.enumerated() {
+                            ids.append(
+                                try await bulkWriter.plan(
+                                    input,
+                                    item: offset,
+                                    user: caller.userName,
+                                    now: now,
+                                    ids: &reservation,
+                                    into: &objects,
+                                    on: connection
+                                )
                             )
-                        )
+                        }
+                        try await bulkWriter.write(objects, on: connection)
+                    } catch let failure as BulkWriter.ItemError {
+                        throw batch ? failure.error.at(offset: failure.item) : failure.error
                     }
-                    try await bulkWriter.write(objects, on: connection)
-                } catch let failure as BulkWriter.ItemError {
-                    throw batch ? failure.error.at(offset: failure.item) : failure.error
                 }
                 // ICAT checks CREATE on each top-level object once it is written, inside the transaction.
                 try await checkEach(

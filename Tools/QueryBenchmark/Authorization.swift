@@ -552,20 +552,10 @@ func authorizationBenchmark(
             let authorized = try await catalog.search(sessionId: member, query: query.text(i))
             if !query.isCatalogWide {
                 let asRoot = try await catalog.search(sessionId: root, query: query.text(i))
-                guard authorized == asRoot else {
-                    throw BenchmarkError(
-                        "\(query.name): root and the member get different results for \(query.text(i))"
-                    )
-                }
+                try requireSame(("the member", authorized), ("root", asRoot), for: query.name, query.text(i))
             }
             let byHand = try await database.withConnection { connection in try await query.handWritten(i, connection) }
-            guard authorized == byHand else {
-                throw BenchmarkError(
-                    "\(query.name): the member's search and the hand-written SQL disagree for \(query.text(i))\n"
-                        + "authorized:   \(String(authorized.serialized.prefix(600)))\n"
-                        + "hand-written: \(String(byHand.serialized.prefix(600)))"
-                )
-            }
+            try requireSame(("the member", authorized), ("hand-written SQL", byHand), for: query.name, query.text(i))
         }
         let ways: [@Sendable (Int) async throws -> Void] = [
             { i in _ = try await catalog.search(sessionId: member, query: query.text(i)) },

@@ -653,6 +653,21 @@ func compileMicroseconds(
     return seconds(elapsed) / Double(count) * 1e6
 }
 
+/// Throws, showing both, unless two ways of answering `text` gave the same results.
+func requireSame(
+    _ one: (way: String, results: JSON),
+    _ other: (way: String, results: JSON),
+    for name: String,
+    _ text: String
+) throws {
+    guard one.results != other.results else { return }
+    throw BenchmarkError(
+        "\(name): \(one.way) and \(other.way) disagree for \(text)\n"
+            + "\(one.way): \(String(one.results.serialized.prefix(600)))\n"
+            + "\(other.way): \(String(other.results.serialized.prefix(600)))"
+    )
+}
+
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
@@ -713,13 +728,7 @@ for query in cases {
     for i in 0..<20 {
         let fromCatalog = try await catalog.search(sessionId: session, query: query.text(i))
         let byHand = try await database.withConnection { connection in try await query.handWritten(i, connection) }
-        guard fromCatalog == byHand else {
-            throw BenchmarkError(
-                "\(query.name): the catalog and the hand-written SQL disagree for \(query.text(i))\n"
-                    + "catalog:      \(String(fromCatalog.serialized.prefix(600)))\n"
-                    + "hand-written: \(String(byHand.serialized.prefix(600)))"
-            )
-        }
+        try requireSame(("catalog", fromCatalog), ("hand-written", byHand), for: query.name, query.text(i))
         rows += fromCatalog.arrayValue?.count ?? 0
     }
     let compile = try compileMicroseconds(query, count: options.compilations)
