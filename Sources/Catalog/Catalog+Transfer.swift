@@ -24,7 +24,7 @@ extension Catalog {
             try await database.withTransaction { connection -> (ImportSummary, Set<String>) in
                 var reader: any DataFileReader
                 do {
-                    reader = try makeDataFileReader(format, source, model: model)
+                    reader = try makeDataFileReader(format, source, model: model, limits: options.limits)
                 } catch let error as DataFileError {
                     throw CatalogError(.badParameter, error.description, offset: 0)
                 }

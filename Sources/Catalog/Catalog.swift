@@ -68,6 +68,8 @@ public final class Catalog: Sendable {
             else {
                 throw CatalogError(.session, "The \(plugin) authenticator needs credentials 'username' and 'password'")
             }
+            try StorableText.check(name, "The credential 'username'")
+            try StorableText.check(password, "The credential 'password'")
             guard let credential = authenticator.users[name], credential.verify(password) else {
                 throw CatalogError(.session, "The username and password do not match")
             }
@@ -281,6 +283,7 @@ public final class Catalog: Sendable {
     /// One object by id, with what the query's INCLUDE asks for (of what the caller may read).
     public func get(sessionId: String, query: String, id: Int64) async throws(CatalogError) -> JSON {
         let caller = try await caller(sessionId: sessionId)
+        try StorableText.check(query, "The query")
         let resolved: (entity: EntityDefinition, include: IncludeTree)
         do {
             resolved = try QueryCompiler(model: model, dialect: database.dialect).resolveGet(query)

@@ -103,6 +103,7 @@ struct EntityCodec: Sendable {
             guard let s = json.stringValue else {
                 throw .badParameter("\(field) must be a string, not \(json.kindName)")
             }
+            try StorableText.check(s, field)
             return .text(s)
         case .enumeration(let name, let values):
             guard let s = json.stringValue else {

@@ -405,12 +405,17 @@ struct EntityWriter: Sendable {
         case .notNullViolation(let column):
             let name = entity.columns.first { $0.column == column }?.name ?? column ?? "a field"
             return .validation("\(entity.name): \(name) cannot be null.")
-        case .unavailable, .other:
+        case .unavailable, .other, .limitExceeded:
             return internalError(error)
         }
     }
 
+    /// A database error that names no field as the catalog's error: INTERNAL (logged, not shown), except that a
+    /// statement over a limit of the database is the caller's input being too large, BAD_PARAMETER naming the limit.
     func internalError(_ error: DatabaseError) -> CatalogError {
+        if error.kind == .limitExceeded {
+            return .badParameter("The request is too large for this catalog's database: \(error.message)")
+        }
         logger.error("database error: \(error.message)")
         if error.kind == .unavailable {
             return CatalogError(.internal, "The database is not available; try again later")

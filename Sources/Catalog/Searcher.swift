@@ -20,6 +20,7 @@ struct Searcher: Sendable {
         caller: Caller? = nil,
         on connection: any DatabaseConnection
     ) async throws -> JSON {
+        try StorableText.check(text, "The query")
         let compiler = QueryCompiler(model: model, dialect: connection.dialect)
         let compiled: CompiledQuery
         do {
@@ -36,6 +37,13 @@ struct Searcher: Sendable {
         do {
             rows = try await connection.query(compiled.sql.statement(connection.dialect))
         } catch {
+            if error.kind == .limitExceeded {
+                throw CatalogError(
+                    .badParameter,
+                    "The query is too large for this catalog's database (\(error.message)); split it into smaller "
+                        + "queries (a chain of ORs comparing one attribute can be an IN list)"
+                )
+            }
             guard error.kind == .other else { throw error }
             // The compiler checks what the databases would refuse; what still slips through is a query that
             // cannot be run, reported without the database's words.

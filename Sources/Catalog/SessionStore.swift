@@ -85,10 +85,20 @@ struct SessionStore: Sendable {
         return id
     }
 
+    private static let hexDigits = Set("0123456789abcdef".utf8)
+
+    /// Whether `id` has the exact form `open` gives ids: 64 lowercase hexadecimal digits.
+    static func isWellFormed(_ id: String) -> Bool {
+        id.utf8.count == 64 && id.utf8.allSatisfy { hexDigits.contains($0) }
+    }
+
     /// The user of a live session, when it expires, and the version of the authorization rules (read in the
     /// same statement, so that checking a session also tells whether compiled rules are stale); `SESSION` when the
-    /// session is unknown or has expired.
+    /// session is unknown or has expired, or the id is not of the form sessions have (then without a lookup).
     func lookup(_ sessionId: String, now: Date = Date()) async throws -> Session {
+        guard Self.isWellFormed(sessionId) else {
+            throw CatalogError(.session, "Unable to find user by sessionid: not a session id (64 hexadecimal digits)")
+        }
         if let session = cache.get(sessionId, now: now) { return session }
         let rows = try await database.withConnection { connection in
             var select = SQLStatement(

@@ -4,10 +4,11 @@ import CatalogSchema
 public func makeDataFileReader(
     _ format: DataFileFormat,
     _ source: DataFileSource,
-    model: EntityModel
+    model: EntityModel,
+    limits: DataFileLimits = .standard
 ) throws(DataFileError) -> any DataFileReader {
     switch format {
-    case .xml: try XMLDataFileReader(source, model: model)
-    case .yaml: try YAMLDataFileReader(source, model: model)
+    case .xml: try XMLDataFileReader(source, model: model, limits: limits)
+    case .yaml: try YAMLDataFileReader(source, model: model, limits: limits)
     }
 }

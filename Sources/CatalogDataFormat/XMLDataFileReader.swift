@@ -7,13 +7,14 @@ import Foundation
 ///
 /// Parsing is strict: malformed XML, a document type declaration, entity references other than the predefined
 /// ones and character references, and structure the entity model does not allow are errors with a line number.
-/// The network is never used and no DTD is loaded.
+/// The network is never used and no DTD is loaded. An object may have at most `limits.objectsPerLevel` children.
 public final class XMLDataFileReader: DataFileReader {
     /// The file's `<head>`, nil if it has none. Available as soon as the reader is made (the head precedes the
     /// data).
     public private(set) var head: DataFileHead?
 
     private let model: EntityModel
+    private let limits: DataFileLimits
     private let reader: xmlTextReaderPtr
     /// The document for `.text` sources: libxml2 reads it in place while the reader lives.
     private let buffer: UnsafeMutableBufferPointer<CChar>?
@@ -26,8 +27,13 @@ public final class XMLDataFileReader: DataFileReader {
         case finished
     }
 
-    public init(_ source: DataFileSource, model: EntityModel = .icat) throws(DataFileError) {
+    public init(
+        _ source: DataFileSource,
+        model: EntityModel = .icat,
+        limits: DataFileLimits = .standard
+    ) throws(DataFileError) {
         self.model = model
+        self.limits = limits
         let options = Int32(
             bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue
         )
@@ -207,6 +213,7 @@ public final class XMLDataFileReader: DataFileReader {
     ) throws(DataFileError) -> DataFileObject {
         var object = DataFileObject(entity: entity, label: label, line: line)
         if isEmptyElement { return object }
+        var children = 0
         while try read() {
             switch nodeType {
             case NodeType.element:
@@ -230,6 +237,14 @@ public final class XMLDataFileReader: DataFileReader {
                     if let extra = attributes.first {
                         throw DataFileError(
                             "<\(fieldName)> of \(entity.name) has an unexpected attribute '\(extra.name)'",
+                            line: fieldLine
+                        )
+                    }
+                    children += 1
+                    if children > limits.objectsPerLevel {
+                        throw limits.tooMany(
+                            "<\(element)> at line \(line) has",
+                            advice: "write its children as objects of their own that refer to it",
                             line: fieldLine
                         )
                     }

@@ -1,3 +1,4 @@
+import CYaml
 import CatalogSchema
 import Foundation
 import Yams
@@ -11,12 +12,14 @@ import Yams
 /// children's), otherwise in document order. Line numbers are lines of the whole file.
 ///
 /// Beyond python-icat's format, a many-to-one field may be a mapping of key attributes (`{name: x, visitId: y}`),
-/// the YAML form of `DataFileReference.key`.
+/// the YAML form of `DataFileReference.key`. Aliases (`*name`) are refused, and a document may hold at most
+/// `limits.objectsPerLevel` top-level objects, an object as many children (see `DataFileLimits`).
 public final class YAMLDataFileReader: DataFileReader {
     /// The `# Date:`, `# ICAT-API:` and `# Generator:` comments before the first document; nil if there are none.
     public private(set) var head: DataFileHead?
 
     private let model: EntityModel
+    private let limits: DataFileLimits
     private let lines: LineSource
     /// A document start line read while looking for the end of the previous document.
     private var pendingStart: (text: String, number: Int)?
@@ -24,8 +27,13 @@ public final class YAMLDataFileReader: DataFileReader {
     private var ready: [DataFileObject] = []
     private var readyIndex = 0
 
-    public init(_ source: DataFileSource, model: EntityModel = .icat) throws(DataFileError) {
+    public init(
+        _ source: DataFileSource,
+        model: EntityModel = .icat,
+        limits: DataFileLimits = .standard
+    ) throws(DataFileError) {
         self.model = model
+        self.limits = limits
         self.lines = try LineSource(source)
         try readHeader()
     }
@@ -109,6 +117,12 @@ public final class YAMLDataFileReader: DataFileReader {
     // MARK: Objects
 
     private func objects(of text: String, firstLine: Int) throws(DataFileError) -> [DataFileObject] {
+        if let aliasLine = AliasScan.firstAliasLine(in: text) {
+            throw DataFileError(
+                "YAML aliases (*name) are not allowed in a data file; write each object out in full",
+                line: firstLine - 1 + aliasLine
+            )
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -117,7 +131,7 @@ public final class YAMLDataFileReader: DataFileReader {
         } catch {
             throw DataFileError("malformed YAML: \(error)", line: firstLine)
         }
-        let document = Document(model: model, firstLine: firstLine)
+        let document = Document(model: model, limits: limits, firstLine: firstLine)
         guard let root, !Document.isNull(root) else { return [] }
         guard let entities = root.mapping else {
             throw DataFileError(
@@ -139,6 +153,13 @@ public final class YAMLDataFileReader: DataFileReader {
                 )
             }
             for (labelKey, body) in labels {
+                if objects.count == limits.objectsPerLevel {
+                    throw limits.tooMany(
+                        "the YAML document starting at line \(firstLine) has",
+                        advice: "split it into more documents (---)",
+                        line: document.line(of: labelKey)
+                    )
+                }
                 let label = try document.string(labelKey, what: "a label")
                 objects.append(
                     try document.object(entity, label: label, body: body, line: document.line(of: labelKey))
@@ -172,6 +193,7 @@ public final class YAMLDataFileReader: DataFileReader {
 /// Turns one document's nodes into objects.
 private struct Document {
     let model: EntityModel
+    let limits: DataFileLimits
     let firstLine: Int
 
     func line(of node: Node) -> Int? {
@@ -201,6 +223,7 @@ private struct Document {
         guard let fields = body.mapping else {
             throw DataFileError("a \(entity.name) must be a mapping of field names to values", line: line(of: body))
         }
+        var children = 0
         for (key, value) in fields {
             let name = try string(key, what: "a field name")
             let fieldLine = line(of: key)
@@ -221,6 +244,14 @@ private struct Document {
                     )
                 }
                 for item in items {
+                    children += 1
+                    if children > limits.objectsPerLevel {
+                        throw limits.tooMany(
+                            "the \(entity.name) at line \(objectLine ?? firstLine) has",
+                            advice: "write its children as objects of their own that refer to it",
+                            line: line(of: item)
+                        )
+                    }
                     let child = try self.object(target, label: nil, body: item, line: line(of: item))
                     object.fields.append((name, .child(child)))
                 }
@@ -251,6 +282,34 @@ private struct Document {
         }
         try model.checkKeyReference(key, to: target, line: line(of: node))
         return .reference(.key(key))
+    }
+}
+
+/// Finds aliases (`*name`) in a YAML document before it is composed. An alias repeats a node without repeating its
+/// text, so a few kilobytes can stand for a million objects (a "billion laughs"): Yams would expand them while it
+/// compares mapping keys, the reader while it builds objects. libyaml's events are read one at a time, so the scan
+/// holds nothing; a document without a `*` cannot hold an alias and is not scanned.
+enum AliasScan {
+    /// The line (1-based, within `text`) of the first alias, nil if there is none. A malformed document is left for
+    /// the composer to report.
+    static func firstAliasLine(in text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { bytes -> Int? in
+            guard bytes.contains(UInt8(ascii: "*")) else { return nil }
+            var parser = yaml_parser_t()
+            guard yaml_parser_initialize(&parser) == 1 else { return nil }
+            defer { yaml_parser_delete(&parser) }
+            yaml_parser_set_input_string(&parser, bytes.baseAddress, bytes.count)
+            var event = yaml_event_t()
+            while yaml_parser_parse(&parser, &event) == 1 {
+                let type = event.type
+                let line = Int(event.start_mark.line) + 1
+                yaml_event_delete(&event)
+                if type == YAML_ALIAS_EVENT { return line }
+                if type == YAML_STREAM_END_EVENT { return nil }
+            }
+            return nil
+        }
     }
 }
 

@@ -39,6 +39,9 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case notNullViolation(column: String?)
         /// The database could not be reached or the connection broke.
         case unavailable
+        /// The statement is over one of the database's limits (values bound to one statement, depth of an
+        /// expression, ...): the input that made it is too large. `message` names the limit.
+        case limitExceeded
         /// Anything else: a bug in the SQL we generated, or a problem of the server.
         case other
     }
@@ -52,6 +55,14 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// A statement binding `count` values where `database` takes at most `maximum` in one statement.
+    static func tooManyValues(_ count: Int, maximum: Int, database: String) -> DatabaseError {
+        DatabaseError(
+            .limitExceeded,
+            "\(count) values bound to one SQL statement, more than \(database)'s limit of \(maximum)"
+        )
+    }
 }
 
 /// Opens the database a URL names: `sqlite:PATH` (or `sqlite::memory:`) or `postgres://user:pass@host:port/db`.

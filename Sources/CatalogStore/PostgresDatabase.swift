@@ -97,6 +97,7 @@ struct PostgresConnectionHandle: DatabaseConnection {
     var dialect: SQLDialect { .postgresql }
 
     func query(_ statement: SQLStatement) async throws(DatabaseError) -> [SQLRow] {
+        try Self.checkValueCount(statement)
         do {
             var result: [SQLRow] = []
             if let rows = try await runPrepared(statement) {
@@ -114,12 +115,23 @@ struct PostgresConnectionHandle: DatabaseConnection {
     }
 
     func execute(_ statement: SQLStatement) async throws(DatabaseError) {
+        try Self.checkValueCount(statement)
         do {
             if try await runPrepared(statement) != nil { return }
             // The server's error arrives with the rows: they must be read for a failure to show.
             for try await _ in try await connection.query(Self.postgresQuery(statement), logger: logger) {}
         } catch {
             throw classify(error)
+        }
+    }
+
+    /// The most values one statement may bind: the protocol counts them in 16 bits.
+    static let maximumBoundValues = Int(UInt16.max)
+
+    /// Refuses a statement with more bound values than PostgreSQL takes, before it reaches the server.
+    static func checkValueCount(_ statement: SQLStatement) throws(DatabaseError) {
+        if statement.binds.count > maximumBoundValues {
+            throw .tooManyValues(statement.binds.count, maximum: maximumBoundValues, database: "PostgreSQL")
         }
     }
 
@@ -249,6 +261,10 @@ struct PostgresConnectionHandle: DatabaseConnection {
             }
         }
         let text = fields.message ?? String(reflecting: error)
+        if fields.sqlState?.hasPrefix("54") == true {
+            // Class 54, program limit exceeded: "stack depth limit exceeded", "target lists can have at most ...".
+            return DatabaseError(.limitExceeded, "PostgreSQL: \(text)")
+        }
         switch fields.sqlState {
         case "23505": return DatabaseError(.uniqueViolation(constraint: fields.constraint, columns: []), text)
         case "23503": return DatabaseError(.foreignKeyViolation(constraint: fields.constraint), text)

@@ -104,12 +104,24 @@ public final class SQLiteDatabase: Database {
             return try await writer.read(work)
         } catch let error as GRDB.DatabaseError {
             throw Self.classify(error)
+        } catch let error as DatabaseError {
+            throw error
         } catch {
             throw DatabaseError(.other, "\(error)")
         }
     }
 
+    /// Refuses a statement with more bound values than this SQLite takes (its `SQLITE_MAX_VARIABLE_NUMBER`, set
+    /// when it was built: 32,766 by default, 250,000 in Debian's), before it is prepared.
+    static func checkValueCount(_ db: GRDB.Database, _ statement: SQLStatement) throws(DatabaseError) {
+        let maximum = db.maximumStatementArgumentCount
+        if statement.binds.count > maximum {
+            throw .tooManyValues(statement.binds.count, maximum: maximum, database: "SQLite")
+        }
+    }
+
     static func rows(_ db: GRDB.Database, _ statement: SQLStatement) throws -> [SQLRow] {
+        try checkValueCount(db, statement)
         let prepared = try db.cachedStatement(sql: statement.text)
         let cursor = try Row.fetchCursor(prepared, arguments: arguments(statement.binds))
         var result: [SQLRow] = []
@@ -132,6 +144,7 @@ public final class SQLiteDatabase: Database {
     }
 
     static func execute(_ db: GRDB.Database, _ statement: SQLStatement) throws {
+        try checkValueCount(db, statement)
         let prepared = try db.cachedStatement(sql: statement.text)
         try prepared.execute(arguments: arguments(statement.binds))
     }
@@ -169,10 +182,23 @@ public final class SQLiteDatabase: Database {
             return DatabaseError(.notNullViolation(column: nil), message)
         case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL:
             return DatabaseError(.unavailable, message)
+        case .SQLITE_TOOBIG:
+            return DatabaseError(.limitExceeded, "SQLite: \(message)")
         default:
+            if limitMessages.contains(where: { message.hasPrefix($0) }) {
+                return DatabaseError(.limitExceeded, "SQLite: \(message)")
+            }
             return DatabaseError(.other, message)
         }
     }
+
+    /// How SQLite's messages for a statement over one of its limits begin (they come with the general error code),
+    /// e.g. "Expression tree is too large (maximum depth 1000)" for a long chain of ORs.
+    static let limitMessages = [
+        "Expression tree is too large", "too many SQL variables", "parser stack overflow",
+        "at most 64 tables in a join", "too many columns", "too many terms", "too many arguments",
+        "too many FROM clause terms", "LIKE or GLOB pattern too complex",
+    ]
 }
 
 /// Statements inside a transaction: all on the writer connection, which the transaction holds.

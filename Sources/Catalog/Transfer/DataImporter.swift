@@ -32,17 +32,21 @@ public struct ImportOptions: Sendable {
     public var batchSize: Int
     /// How many labels are kept in memory before they move to a temporary table, bounding memory on huge files.
     public var labelsInMemory: Int
+    /// What the file's reader may hold at once.
+    public var limits: DataFileLimits
 
     public init(
         duplicate: DuplicateAction = .throw,
         attributes: AttributeSelection = .user,
         batchSize: Int = 2000,
-        labelsInMemory: Int = 200_000
+        labelsInMemory: Int = 200_000,
+        limits: DataFileLimits = .standard
     ) {
         self.duplicate = duplicate
         self.attributes = attributes
         self.batchSize = batchSize
         self.labelsInMemory = labelsInMemory
+        self.limits = limits
     }
 }
 
@@ -115,6 +119,7 @@ struct DataImporter {
                 throw CatalogError(.badParameter, error.description, offset: item)
             }
             guard let object else { break }
+            try Self.checkText(of: object, item: item)
             summary.objects += 1
             lines[item] = object.line
             do {
@@ -140,6 +145,37 @@ struct DataImporter {
     }
 
     // MARK: Objects
+
+    /// Refuses text no database can store anywhere in the object (its label, values, references, lookup and
+    /// children, whichever format they were read from), naming the field and its object's line.
+    static func checkText(of object: DataFileObject, item: Int) throws(CatalogError) {
+        func check(_ text: String, _ what: @autoclosure () -> String) throws(CatalogError) {
+            do {
+                try StorableText.check(text, what())
+            } catch {
+                throw CatalogError(.badParameter, "line \(object.line): \(error.message)", offset: item)
+            }
+        }
+        func check(_ reference: DataFileReference, _ what: String) throws(CatalogError) {
+            switch reference {
+            case .label(let label):
+                try check(label, "\(what) (a reference)")
+            case .key(let attributes):
+                for attribute in attributes { try check(attribute.value, "\(what).\(attribute.name)") }
+            }
+        }
+        let name = object.entity.name
+        if let label = object.label { try check(label, "The label of a \(name)") }
+        if let lookup = object.lookup { try check(lookup, name) }
+        for (field, value) in object.fields {
+            switch value {
+            case .text(let text): try check(text, "\(name).\(field)")
+            case .reference(let reference): try check(reference, "\(name).\(field)")
+            case .child(let child): try checkText(of: child, item: item)
+            case .null: continue
+            }
+        }
+    }
 
     private mutating func take(_ object: DataFileObject, item: Int) async throws {
         if let lookup = object.lookup {
