@@ -33,7 +33,8 @@ public final class Catalog: Sendable {
         self.database = database
         self.gatekeeper = Gatekeeper(
             rootUserNames: configuration.rootUserNames,
-            ruleBook: RuleBook(model: model, logger: logger)
+            ruleBook: RuleBook(model: model, logger: logger),
+            restrictsJoins: configuration.authorization.restrictJoins
         )
         self.sessions = SessionStore(
             database: database,
@@ -270,7 +271,7 @@ public final class Catalog: Sendable {
                 try await searcher.search(
                     query,
                     userName: caller.userName,
-                    restriction: caller.isRoot ? nil : caller.readRestriction,
+                    restriction: caller.readRestriction,
                     caller: caller,
                     on: connection
                 )
