@@ -14,6 +14,8 @@ public struct CatalogConfiguration: Sendable {
     /// checking again: a logout or a rule change made through another server reaches this one within it.
     /// Zero checks on every call.
     public var sessionCacheSeconds: Double
+    /// The hash threads and the limits on failed logins.
+    public var logins = LoginConfiguration()
 
     public init(
         rootUserNames: Set<String>,
@@ -92,6 +94,7 @@ public struct CatalogConfiguration: Sendable {
             authenticators: authenticators,
             sessionCacheSeconds: cacheSeconds
         )
+        logins = try LoginConfiguration(yaml: root["logins"])
     }
 
     public init(contentsOf url: URL) throws {
@@ -124,13 +127,6 @@ public enum Credential: Sendable {
     /// A plain password, for development set-ups.
     case plain(String)
     case hashed(PasswordHash)
-
-    func verify(_ password: String) -> Bool {
-        switch self {
-        case .plain(let expected): constantTimeEqual(Array(expected.utf8), Array(password.utf8))
-        case .hashed(let hash): hash.verify(password)
-        }
-    }
 }
 
 func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
