@@ -23,6 +23,7 @@ public final class Catalog: Sendable {
     let reader: EntityReader
     let codec: EntityCodec
     let searcher: Searcher
+    let logins: LoginGuard
     let logger: Logger
 
     /// A catalog over a database whose schema is already migrated (see `Migrator`).
@@ -51,13 +52,23 @@ public final class Catalog: Sendable {
             maxEntities: configuration.maxEntities,
             logger: logger
         )
+        self.logins = LoginGuard(
+            configuration: configuration.logins,
+            authenticators: configuration.authenticators,
+            logger: logger
+        )
         self.logger = logger
     }
 
     // MARK: Sessions
 
-    /// Logs in through the authenticator named `plugin`; returns a new session id.
-    public func login(plugin: String, credentials: [String: JSON]) async throws(CatalogError) -> String {
+    /// Logs in through the authenticator named `plugin`; returns a new session id. `clientAddress`, when known,
+    /// is where the login came from, for the limits on failed logins.
+    public func login(
+        plugin: String,
+        credentials: [String: JSON],
+        clientAddress: String? = nil
+    ) async throws(CatalogError) -> String {
         guard let authenticator = configuration.authenticators.first(where: { $0.mnemonic == plugin }) else {
             throw CatalogError(.session, "Authenticator mnemonic \(plugin) not recognised")
         }
@@ -69,9 +80,7 @@ public final class Catalog: Sendable {
             else {
                 throw CatalogError(.session, "The \(plugin) authenticator needs credentials 'username' and 'password'")
             }
-            guard let credential = authenticator.users[name], credential.verify(password) else {
-                throw CatalogError(.session, "The username and password do not match")
-            }
+            try await logins.check(password, of: name, in: authenticator, from: clientAddress)
             userName = "\(plugin)/\(name)"
         }
         return try await perform { try await sessions.open(for: userName) }

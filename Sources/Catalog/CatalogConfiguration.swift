@@ -15,6 +15,8 @@ public struct CatalogConfiguration: Sendable {
     /// Zero checks on every call.
     public var sessionCacheSeconds: Double
     public var authorization: AuthorizationConfiguration
+    /// The hash threads and the limits on failed logins.
+    public var logins = LoginConfiguration()
 
     public init(
         rootUserNames: Set<String>,
@@ -96,6 +98,7 @@ public struct CatalogConfiguration: Sendable {
             sessionCacheSeconds: cacheSeconds,
             authorization: try AuthorizationConfiguration(yaml: root["authorization"])
         )
+        logins = try LoginConfiguration(yaml: root["logins"])
     }
 
     public init(contentsOf url: URL) throws {
@@ -162,13 +165,6 @@ public enum Credential: Sendable {
     /// A plain password, for development set-ups.
     case plain(String)
     case hashed(PasswordHash)
-
-    func verify(_ password: String) -> Bool {
-        switch self {
-        case .plain(let expected): constantTimeEqual(Array(expected.utf8), Array(password.utf8))
-        case .hashed(let hash): hash.verify(password)
-        }
-    }
 }
 
 func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
