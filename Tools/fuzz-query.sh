@@ -16,6 +16,11 @@
 # Replay an input:      .build-fuzz/debug/icat-query-fuzzer FILE    (with the environment this script exports)
 # Minimise a crash:     .build-fuzz/debug/icat-query-fuzzer -minimize_crash=1 -runs=100000 FILE
 # Without libFuzzer:    swift run icat-query-fuzzer [--sql] FILE|DIRECTORY...  (the same checks, plain build)
+# The release build:    ICAT_FUZZ_CONFIGURATION=release Tools/fuzz-query.sh 600   (optimized code, as the server
+#                       runs: its stack frames and inlining differ from the debug build's)
+#
+# An input `*N` newline prefix newline unit newline suffix is expanded to the unit repeated N times between prefix
+# and suffix (QueryChecks.expandingChain): the corpus's chain-* seeds reach chains of up to 100,000 terms.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -35,6 +40,11 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then
 fi
 
 scratch=.build-fuzz
+configuration="${ICAT_FUZZ_CONFIGURATION:-debug}"
+[[ "$configuration" == debug || "$configuration" == release ]] || {
+    echo "error: ICAT_FUZZ_CONFIGURATION must be debug or release" >&2
+    exit 64
+}
 log() { echo "==> $*" >&2; }
 
 log "building icat-query-fuzzer with -sanitize=fuzzer,address into $scratch/"
@@ -53,7 +63,7 @@ printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
 # The plugin's tool runs during the build with AddressSanitizer in it: no leak report at its exit.
 # ld.gold warns about every ASan helper it cannot export ("Cannot export local symbol"): noise, filtered out.
 set +e
-ASAN_OPTIONS=detect_leaks=0 swift build -c debug --product icat-query-fuzzer --scratch-path "$scratch" \
+ASAN_OPTIONS=detect_leaks=0 swift build -c "$configuration" --product icat-query-fuzzer --scratch-path "$scratch" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DICAT_QUERY_FUZZER_LIBFUZZER -Xlinker "$stub" 2>&1 |
     grep -v -e "warning: Cannot export local symbol" -e "^    $REPO_ROOT/Tools/QueryFuzzer/"
 build_status=${PIPESTATUS[0]}
@@ -63,7 +73,7 @@ if ((build_status != 0)); then
     exit "$build_status"
 fi
 log "built in $((SECONDS - started)) s"
-binary="$scratch/debug/icat-query-fuzzer"
+binary="$scratch/$configuration/icat-query-fuzzer"
 
 corpus="$scratch/corpus"
 artifacts="$scratch/artifacts/$(date -u +%Y%m%dT%H%M%SZ)"

@@ -121,7 +121,7 @@ extension Catalog {
         let results = try await searcher.search(
             query,
             userName: caller.userName,
-            restriction: caller.isRoot ? nil : caller.readRestriction,
+            restriction: caller.readRestriction,
             caller: caller,
             on: connection
         )

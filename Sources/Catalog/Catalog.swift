@@ -23,6 +23,7 @@ public final class Catalog: Sendable {
     let reader: EntityReader
     let codec: EntityCodec
     let searcher: Searcher
+    let logins: LoginGuard
     let logger: Logger
 
     /// A catalog over a database whose schema is already migrated (see `Migrator`).
@@ -33,7 +34,8 @@ public final class Catalog: Sendable {
         self.database = database
         self.gatekeeper = Gatekeeper(
             rootUserNames: configuration.rootUserNames,
-            ruleBook: RuleBook(model: model, logger: logger)
+            ruleBook: RuleBook(model: model, logger: logger),
+            restrictsJoins: configuration.authorization.restrictJoins
         )
         self.sessions = SessionStore(
             database: database,
@@ -50,13 +52,23 @@ public final class Catalog: Sendable {
             maxEntities: configuration.maxEntities,
             logger: logger
         )
+        self.logins = LoginGuard(
+            configuration: configuration.logins,
+            authenticators: configuration.authenticators,
+            logger: logger
+        )
         self.logger = logger
     }
 
     // MARK: Sessions
 
-    /// Logs in through the authenticator named `plugin`; returns a new session id.
-    public func login(plugin: String, credentials: [String: JSON]) async throws(CatalogError) -> String {
+    /// Logs in through the authenticator named `plugin`; returns a new session id. `clientAddress`, when known,
+    /// is where the login came from, for the limits on failed logins.
+    public func login(
+        plugin: String,
+        credentials: [String: JSON],
+        clientAddress: String? = nil
+    ) async throws(CatalogError) -> String {
         guard let authenticator = configuration.authenticators.first(where: { $0.mnemonic == plugin }) else {
             throw CatalogError(.session, "Authenticator mnemonic \(plugin) not recognised")
         }
@@ -70,9 +82,7 @@ public final class Catalog: Sendable {
             }
             try StorableText.check(name, "The credential 'username'")
             try StorableText.check(password, "The credential 'password'")
-            guard let credential = authenticator.users[name], credential.verify(password) else {
-                throw CatalogError(.session, "The username and password do not match")
-            }
+            try await logins.check(password, of: name, in: authenticator, from: clientAddress)
             userName = "\(plugin)/\(name)"
         }
         return try await perform { try await sessions.open(for: userName) }
@@ -272,7 +282,7 @@ public final class Catalog: Sendable {
                 try await searcher.search(
                     query,
                     userName: caller.userName,
-                    restriction: caller.isRoot ? nil : caller.readRestriction,
+                    restriction: caller.readRestriction,
                     caller: caller,
                     on: connection
                 )

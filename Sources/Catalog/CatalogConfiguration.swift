@@ -14,19 +14,24 @@ public struct CatalogConfiguration: Sendable {
     /// checking again: a logout or a rule change made through another server reaches this one within it.
     /// Zero checks on every call.
     public var sessionCacheSeconds: Double
+    public var authorization: AuthorizationConfiguration
+    /// The hash threads and the limits on failed logins.
+    public var logins = LoginConfiguration()
 
     public init(
         rootUserNames: Set<String>,
         lifetimeMinutes: Int = 120,
         maxEntities: Int = 10000,
         authenticators: [AuthenticatorConfiguration],
-        sessionCacheSeconds: Double = 1
+        sessionCacheSeconds: Double = 1,
+        authorization: AuthorizationConfiguration = AuthorizationConfiguration()
     ) {
         self.rootUserNames = rootUserNames
         self.lifetimeMinutes = lifetimeMinutes
         self.maxEntities = maxEntities
         self.authenticators = authenticators
         self.sessionCacheSeconds = sessionCacheSeconds
+        self.authorization = authorization
     }
 
     /// The development set-up used when no file is given: `simple/root` with password `secret`, and `anon`.
@@ -90,12 +95,48 @@ public struct CatalogConfiguration: Sendable {
             lifetimeMinutes: lifetime,
             maxEntities: maxEntities,
             authenticators: authenticators,
-            sessionCacheSeconds: cacheSeconds
+            sessionCacheSeconds: cacheSeconds,
+            authorization: try AuthorizationConfiguration(yaml: root["authorization"])
         )
+        logins = try LoginConfiguration(yaml: root["logins"])
     }
 
     public init(contentsOf url: URL) throws {
         try self.init(yaml: String(contentsOf: url, encoding: .utf8))
+    }
+}
+
+/// How searches are restricted to what their caller may read (`authorization:` in the configuration file).
+public struct AuthorizationConfiguration: Sendable {
+    /// False (the default, ICAT's meaning): READ rules restrict the entity a search and each of its subqueries
+    /// select; joined variables may be filtered on without being readable, as ICAT's portals expect. True: every
+    /// variable a search names is restricted too, as PostgreSQL's row-level security restricts every table a
+    /// statement reads, so that nothing can be inferred through a join.
+    public var restrictJoins: Bool
+
+    public init(restrictJoins: Bool = false) {
+        self.restrictJoins = restrictJoins
+    }
+
+    init(yaml value: Any?) throws {
+        guard let value else {
+            self.init()
+            return
+        }
+        guard let body = value as? [String: Any] else {
+            throw ConfigurationError("authorization must be a mapping, e.g. {restrictJoins: true}")
+        }
+        for key in body.keys where key != "restrictJoins" {
+            throw ConfigurationError("authorization: unknown key '\(key)'; the only one is restrictJoins")
+        }
+        var restrictJoins = false
+        if let flag = body["restrictJoins"] {
+            guard let flag = flag as? Bool else {
+                throw ConfigurationError("authorization.restrictJoins must be true or false")
+            }
+            restrictJoins = flag
+        }
+        self.init(restrictJoins: restrictJoins)
     }
 }
 
@@ -124,13 +165,6 @@ public enum Credential: Sendable {
     /// A plain password, for development set-ups.
     case plain(String)
     case hashed(PasswordHash)
-
-    func verify(_ password: String) -> Bool {
-        switch self {
-        case .plain(let expected): constantTimeEqual(Array(expected.utf8), Array(password.utf8))
-        case .hashed(let hash): hash.verify(password)
-        }
-    }
 }
 
 func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -79,10 +79,8 @@ final class CompilationContext {
                 items.append(.value(.string))
             }
         }
-        if let restriction {
-            for (entity, alias) in selectedEntityAliases + restricted {
-                if let extra = restriction.condition(for: entity, alias: alias) { conditions.append(extra) }
-            }
+        for (entity, alias) in selectedEntityAliases + restricted {
+            if let extra = restrictionCondition(for: entity, alias: alias, in: scope) { conditions.append(extra) }
         }
         let groupBy = try groupKeys(syntax.groupBy, in: scope)
         var having: SQLFragment?
@@ -191,10 +189,10 @@ final class CompilationContext {
         groups: [SQLFragment],
         having: SQLFragment?
     ) {
-        let (from, joinCondition) = joinedFrom(scope)
+        let (from, fromConditions) = joinedFrom(scope)
         sql.append(" FROM ")
         sql.append(from)
-        let conditions = (joinCondition.map { [SQLFragment($0)] } ?? []) + conditions
+        let conditions = fromConditions + conditions
         if !conditions.isEmpty {
             sql.append(" WHERE ")
             sql.append(conjunction(conditions))
@@ -244,21 +242,53 @@ final class CompilationContext {
         return result
     }
 
-    /// The FROM clause of a scope, and the join condition of its first table, which belongs in the WHERE clause.
-    func joinedFrom(_ scope: Scope) -> (from: String, firstCondition: String?) {
-        var from = ""
+    /// The FROM clause of a scope, and the conditions that belong in its WHERE clause: the join condition of its
+    /// first table, and when every variable is restricted, the restrictions of the first and cross-joined tables
+    /// (an inner or outer join's restriction joins its ON condition, so that an outer join keeps its
+    /// null-extended rows).
+    func joinedFrom(_ scope: Scope) -> (from: SQLFragment, conditions: [SQLFragment]) {
+        var from = SQLFragment()
+        var conditions: [SQLFragment] = []
         for (index, table) in scope.from.enumerated() {
+            let name = "\(q(table.entity.table)) \(table.alias)"
+            let restriction =
+                restrictsEveryVariable ? restrictionCondition(for: table.entity, alias: table.alias, in: scope) : nil
             if index == 0 {
-                from = "\(table.table) \(table.alias)"
+                from.append(name)
+                if let on = table.on { conditions.append(SQLFragment(on)) }
+                if let restriction { conditions.append(restriction) }
                 continue
             }
             switch table.kind {
-            case .cross: from += " CROSS JOIN \(table.table) \(table.alias)"
-            case .inner: from += " JOIN \(table.table) \(table.alias) ON \(table.on!)"
-            case .left: from += " LEFT JOIN \(table.table) \(table.alias) ON \(table.on!)"
+            case .cross:
+                from.append(" CROSS JOIN \(name)")
+                if let restriction { conditions.append(restriction) }
+                continue
+            case .inner: from.append(" JOIN \(name) ON \(table.on!)")
+            case .left: from.append(" LEFT JOIN \(name) ON \(table.on!)")
+            }
+            if let restriction {
+                from.append(" AND ")
+                from.append(restriction)
             }
         }
-        return (from, scope.from.first?.on)
+        return (from, conditions)
+    }
+
+    /// Whether every variable is restricted and `entity` has rows the caller may not see.
+    func restrictsEveryVariable(_ entity: EntityDefinition) -> Bool {
+        guard let restriction, restriction.restrictsEveryVariable else { return false }
+        return restriction.restricts(entity)
+    }
+
+    var restrictsEveryVariable: Bool { restriction?.restrictsEveryVariable ?? false }
+
+    /// The restriction of the row of `alias`, once per scope: nil when it is already among the scope's conditions
+    /// or every row is admitted.
+    func restrictionCondition(for entity: EntityDefinition, alias: String, in scope: Scope) -> SQLFragment? {
+        guard let restriction, !scope.restricted.contains(alias) else { return nil }
+        scope.restricted.insert(alias)
+        return restriction.condition(for: entity, alias: alias)
     }
 
     /// A subquery: `SELECT <its single item> FROM ... WHERE ...`, or `SELECT 1 ...` for EXISTS.
@@ -294,6 +324,11 @@ final class CompilationContext {
                 item = Compiled(sql: SQLFragment("\(alias).\(q("id"))"), type: .entity(entity, .alias(alias)))
             }
         }
+        if let (entity, alias) = try restrictedTarget(of: syntax.select[0], compiled: item, in: scope),
+            let restriction = restrictionCondition(for: entity, alias: alias, in: scope)
+        {
+            conditions.append(restriction)
+        }
         if let extraCondition { conditions.append(try extraCondition(item, scope)) }
         var sql = SQLFragment("(SELECT ")
         if syntax.distinct { sql.append("DISTINCT ") }
@@ -311,6 +346,22 @@ final class CompilationContext {
         appendFromWhereGroupHaving(to: &sql, scope: scope, conditions: conditions, groups: groups, having: having)
         sql.append(")")
         return Compiled(sql: sql, type: item.type)
+    }
+
+    /// What a subquery's restriction tests: the entity it selects, or the one whose attribute or aggregate it
+    /// selects; nil when the caller may see every row of it (nothing is then joined for it).
+    func restrictedTarget(
+        of expression: Expression,
+        compiled: Compiled,
+        in scope: Scope
+    ) throws(QueryError) -> (EntityDefinition, String)? {
+        guard let restriction else { return nil }
+        if case .entity(let entity, let reference) = compiled.type {
+            guard restriction.restricts(entity) else { return nil }
+            return (entity, alias(for: reference, entity: entity, in: scope))
+        }
+        guard let (entity, alias) = try restrictedEntity(of: expression, in: scope) else { return nil }
+        return (entity, alias)
     }
 
     /// The entity a value select item is about, for restrictions: the owner of a selected attribute
@@ -356,7 +407,8 @@ final class CompilationContext {
         case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _), .memberOf(let e, _, _, _),
             .inQuery(let e, _, _, _), .quantified(_, let e, _, _, _):
             return first([e])
-        case .binary(_, let a, let b, _), .and(let a, let b), .or(let a, let b): return first([a, b])
+        case .binary(_, let a, let b, _): return first([a, b])
+        case .and(let terms), .or(let terms): return first(terms)
         case .between(let a, let b, let c, _, _): return first([a, b, c])
         case .like(let a, let b, let escape, _, _): return first([a, b, escape])
         case .inList(let value, let items, _, _): return first([value] + items)
@@ -487,9 +539,11 @@ final class CompilationContext {
         case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _), .inQuery(let e, _, _, _),
             .quantified(_, let e, _, _, _):
             try check(e)
-        case .binary(_, let a, let b, _), .and(let a, let b), .or(let a, let b):
+        case .binary(_, let a, let b, _):
             try check(a)
             try check(b)
+        case .and(let terms), .or(let terms):
+            for term in terms { try check(term) }
         case .between(let a, let b, let c, _, _):
             try check(a)
             try check(b)
@@ -518,7 +572,7 @@ final class CompilationContext {
                 let entity = try self.entity(named: name, at: position)
                 try declare(variable, entity: entity, in: scope, at: position)
                 let alias = scope.variables[Scope.key(variable)]!.alias
-                scope.from.append(JoinedTable(kind: .cross, table: q(entity.table), alias: alias, on: nil))
+                scope.from.append(JoinedTable(kind: .cross, entity: entity, alias: alias, on: nil))
             case .join(let path, let variable, let kind, let position):
                 if path.first == "<->" {
                     try joinRelated(path[1], variable: variable, in: scope, at: position)
@@ -565,7 +619,7 @@ final class CompilationContext {
                     }
                     let joined = JoinedTable(
                         kind: kind == .left ? .left : .inner,
-                        table: q(target.table),
+                        entity: target,
                         alias: newAlias,
                         on: on
                     )
@@ -574,7 +628,9 @@ final class CompilationContext {
                         // comes first, before the joins of any many-to-one steps on the way
                         // (`FROM ds.investigation.keywords k`), which the correlation refers to.
                         scope.from.insert(joined, at: 0)
-                    } else if kind != .left, field.isOne, field.required, !isNullable(alias, in: scope) {
+                    } else if kind != .left, field.isOne, field.required, !isNullable(alias, in: scope),
+                        !restrictsEveryVariable(target)
+                    {
                         // The join matches exactly one row: it can wait until something needs that row.
                         scope.deferred[newAlias] = joined
                         scope.implicitJoins["\(alias).\(field.name)"] = newAlias
@@ -644,7 +700,7 @@ final class CompilationContext {
         scope.from.append(
             JoinedTable(
                 kind: .inner,
-                table: q(target.table),
+                entity: target,
                 alias: newAlias,
                 on: "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
             )
@@ -678,7 +734,7 @@ final class CompilationContext {
                     on = "\(newAlias).\(q(next.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
                 case .attribute: on = ""
                 }
-                scope.from.append(JoinedTable(kind: .inner, table: q(next.table), alias: newAlias, on: on))
+                scope.from.append(JoinedTable(kind: .inner, entity: next, alias: newAlias, on: on))
                 scope.implicitJoins[prefix] = newAlias
                 alias = newAlias
             }

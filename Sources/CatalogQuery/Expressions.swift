@@ -48,16 +48,10 @@ extension CompilationContext {
             return try comparison(op, left, right, in: scope, at: position)
         case .not(let operand, _):
             return Compiled(sql: "(NOT " + (try condition(operand, in: scope)) + ")", type: .value(.boolean))
-        case .and(let left, let right):
-            return Compiled(
-                sql: "(" + (try condition(left, in: scope)) + " AND " + (try condition(right, in: scope)) + ")",
-                type: .value(.boolean)
-            )
-        case .or(let left, let right):
-            return Compiled(
-                sql: "(" + (try condition(left, in: scope)) + " OR " + (try condition(right, in: scope)) + ")",
-                type: .value(.boolean)
-            )
+        case .and(let terms):
+            return Compiled(sql: try chain(terms, joinedBy: " AND ", in: scope), type: .value(.boolean))
+        case .or(let terms):
+            return Compiled(sql: try chain(terms, joinedBy: " OR ", in: scope), type: .value(.boolean))
         case .isNull(let operand, let negated, _):
             let compiled = try compile(operand, in: scope)
             let sql: SQLFragment
@@ -199,6 +193,45 @@ extension CompilationContext {
         }
     }
 
+    /// Conditions joined by AND or OR, parenthesized pairwise as the operators associate (`((a AND b) AND c)`) up
+    /// to a few terms, and as a balanced tree beyond, so that the databases' parsers, which recurse once per
+    /// level of the expression tree (SQLite stops at 1,000), see a depth that grows with the logarithm of the
+    /// number of terms.
+    func chain(_ terms: [Expression], joinedBy separator: String, in scope: Scope) throws(QueryError) -> SQLFragment {
+        var compiled: [SQLFragment] = []
+        compiled.reserveCapacity(terms.count)
+        for term in terms { compiled.append(try condition(term, in: scope)) }
+        if compiled.count <= Self.leftNestedChainLength {
+            var sql = SQLFragment(String(repeating: "(", count: compiled.count - 1))
+            for (index, term) in compiled.enumerated() {
+                if index > 0 {
+                    sql.append(separator)
+                    sql.append(term)
+                    sql.append(")")
+                } else {
+                    sql.append(term)
+                }
+            }
+            return sql
+        }
+        // Pairs, then pairs of pairs: each pass halves the list, so the loop runs log2(n) times.
+        while compiled.count > 1 {
+            var next: [SQLFragment] = []
+            next.reserveCapacity((compiled.count + 1) / 2)
+            var index = 0
+            while index + 1 < compiled.count {
+                next.append("(" + compiled[index] + SQLFragment(separator) + compiled[index + 1] + ")")
+                index += 2
+            }
+            if index < compiled.count { next.append(compiled[index]) }
+            compiled = next
+        }
+        return compiled[0]
+    }
+
+    /// Chains up to this long are written as the operators associate, as they always were.
+    static let leftNestedChainLength = 16
+
     // MARK: Paths
 
     func path(_ parts: [String], in scope: Scope, at position: Int) throws(QueryError) -> Compiled {
@@ -281,13 +314,30 @@ extension CompilationContext {
 
     /// `EXISTS (SELECT 1 FROM child c WHERE c.parent_id = alias.id [AND extra])`.
     func collectionExists(alias: String, field: Field, extra: ((String) -> String)?) -> SQLFragment {
-        guard case .many(let target, let inverse, _) = field.kind else { return SQLFragment("FALSE") }
+        "EXISTS " + members(of: field, parentAlias: alias, selecting: "1", extra: extra)
+    }
+
+    /// `(SELECT <what> FROM child c WHERE c.parent_id = alias.id [AND extra])`: the members of a collection, which
+    /// are restricted like a joined table when every variable is.
+    func members(
+        of field: Field,
+        parentAlias alias: String,
+        selecting what: String,
+        extra: ((String) -> String)? = nil
+    ) -> SQLFragment {
+        guard case .many(let target, let inverse, _) = field.kind else { return SQLFragment("(SELECT 1 WHERE 1 = 0)") }
         let child = model.entity(named: target)!
         let childAlias = newAlias()
-        var sql =
-            "EXISTS (SELECT 1 FROM \(q(child.table)) \(childAlias) WHERE \(childAlias).\(q(child.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
-        if let extra { sql += " AND " + extra(childAlias) }
-        return SQLFragment(sql + ")")
+        var sql = SQLFragment(
+            "(SELECT \(what) FROM \(q(child.table)) \(childAlias) WHERE \(childAlias).\(q(child.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
+        )
+        if let extra { sql.append(" AND " + extra(childAlias)) }
+        if restrictsEveryVariable, let restriction = restriction?.condition(for: child, alias: childAlias) {
+            sql.append(" AND ")
+            sql.append(restriction)
+        }
+        sql.append(")")
+        return sql
     }
 
     /// The SQL of an entity's id: its alias's id column, or the foreign key that points at it.
@@ -592,17 +642,7 @@ extension CompilationContext {
                 throw QueryError("SIZE needs a collection path", at: position)
             }
             let (_, alias, field) = try collection(parts, in: scope, at: pathPosition)
-            guard case .many(let target, let inverse, _) = field.kind else {
-                throw QueryError("SIZE needs a collection", at: position)
-            }
-            let child = model.entity(named: target)!
-            let childAlias = newAlias()
-            return Compiled(
-                sql: SQLFragment(
-                    "(SELECT COUNT(*) FROM \(q(child.table)) \(childAlias) WHERE \(childAlias).\(q(child.field(named: inverse)!.column!)) = \(alias).\(q("id")))"
-                ),
-                type: .value(.integer)
-            )
+            return Compiled(sql: members(of: field, parentAlias: alias, selecting: "COUNT(*)"), type: .value(.integer))
         default:
             throw QueryError("Unknown function \(name)", at: position)
         }

@@ -347,9 +347,7 @@ public struct Parser {
             query.from.append(.join(path: ["<->", name[0]], variable: variable, kind: .inner, position: namePosition))
             if isSymbol("[") { conditions.append(try parseBracketCondition(variable: variable)) }
         }
-        query.whereClause = conditions.dropFirst().reduce(conditions.first) { partial, next in
-            partial.map { .and($0, next) }
-        }
+        query.whereClause = conditions.count > 1 ? .and(conditions) : conditions.first
         return query
     }
 
@@ -365,19 +363,15 @@ public struct Parser {
     // MARK: Expressions
 
     mutating func parseExpression() throws(QueryError) -> Expression {
-        var left = try parseAnd()
-        while accept(keyword: "OR") {
-            left = .or(left, try parseAnd())
-        }
-        return left
+        var terms = [try parseAnd()]
+        while accept(keyword: "OR") { terms.append(try parseAnd()) }
+        return terms.count == 1 ? terms[0] : .or(terms)
     }
 
     private mutating func parseAnd() throws(QueryError) -> Expression {
-        var left = try parseNot()
-        while accept(keyword: "AND") {
-            left = .and(left, try parseNot())
-        }
-        return left
+        var terms = [try parseNot()]
+        while accept(keyword: "AND") { terms.append(try parseNot()) }
+        return terms.count == 1 ? terms[0] : .and(terms)
     }
 
     private mutating func parseNot() throws(QueryError) -> Expression {
@@ -473,9 +467,15 @@ public struct Parser {
         return left
     }
 
+    // Each operator of an arithmetic chain nests the tree one level deeper (`a + b + c` is `(a + b) + c`), so it
+    // counts toward the nesting limit like a parenthesis.
+
     private mutating func parseAdditive() throws(QueryError) -> Expression {
         var left = try parseMultiplicative()
+        let outer = nesting
+        defer { nesting = outer }
         while case .symbol(let op) = peek.kind, op == "+" || op == "-" {
+            try enterNesting()
             let position = advance().position
             left = .binary(op, left, try parseMultiplicative(), position: position)
         }
@@ -484,7 +484,10 @@ public struct Parser {
 
     private mutating func parseMultiplicative() throws(QueryError) -> Expression {
         var left = try parseUnary()
+        let outer = nesting
+        defer { nesting = outer }
         while case .symbol(let op) = peek.kind, op == "*" || op == "/" {
+            try enterNesting()
             let position = advance().position
             left = .binary(op, left, try parseUnary(), position: position)
         }

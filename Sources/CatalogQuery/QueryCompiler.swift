@@ -28,11 +28,28 @@ public enum ValueKind: Sendable, Equatable {
     case timestamp
 }
 
-/// Adds conditions to what a query may return, per selected entity: the hook through which authorization
-/// restricts results to what the caller may read. The condition is SQL over `alias`, the selected entity's
-/// table alias, added to the query's WHERE clause with AND.
+/// Adds conditions to what a query may see: the hook through which authorization restricts a search to what the
+/// caller may read.
+///
+/// The entity a query or any of its subqueries selects (or whose attribute or aggregate it selects) is always
+/// restricted. Other variables (joins, path navigation, the members tested by `IS EMPTY` or `MEMBER OF`) are
+/// restricted only when `restrictsEveryVariable` is true; otherwise they keep ICAT's meaning, and may be filtered
+/// on without being readable.
 public protocol QueryRestriction: Sendable {
+    /// The condition on the row of `alias` (a table alias of `entity`); nil when every row is admitted.
     func condition(for entity: EntityDefinition, alias: String) -> SQLFragment?
+    /// Whether every table a query reads is restricted, as row-level security does, not just what it selects.
+    var restrictsEveryVariable: Bool { get }
+}
+
+extension QueryRestriction {
+    public var restrictsEveryVariable: Bool { false }
+
+    /// Whether some rows of `entity` are not admitted: a join that could be left out must then be written, so
+    /// that its rows can be tested.
+    func restricts(_ entity: EntityDefinition) -> Bool {
+        condition(for: entity, alias: "r") != nil
+    }
 }
 
 /// A query compiled for one database: the SQL, and how to read its rows.
@@ -103,6 +120,8 @@ final class Scope {
     var nullable: Set<String> = []
     /// Implicit joins for path navigation, by "alias.field".
     var implicitJoins: [String: String] = [:]
+    /// Aliases whose restriction is already among the scope's conditions.
+    var restricted: Set<String> = []
 
     init(parent: Scope?) {
         self.parent = parent
@@ -129,8 +148,8 @@ struct JoinedTable {
     }
 
     let kind: Kind
-    /// The quoted table name.
-    let table: String
+    /// The entity whose table this is.
+    let entity: EntityDefinition
     let alias: String
     let on: String?
 }

@@ -40,8 +40,11 @@ public indirect enum Expression: Sendable {
     case unary(String, Expression, position: Int)
     case binary(String, Expression, Expression, position: Int)
     case not(Expression, position: Int)
-    case and(Expression, Expression)
-    case or(Expression, Expression)
+    /// Two or more conditions that must all hold. A chain is one node, not a nested pair per operator, so that
+    /// thousands of terms are compiled and released without deep recursion.
+    case and([Expression])
+    /// Two or more conditions of which one must hold; flat as `and` is.
+    case or([Expression])
     case isNull(Expression, negated: Bool, position: Int)
     case isEmpty([String], negated: Bool, position: Int)
     case between(Expression, Expression, Expression, negated: Bool, position: Int)
@@ -66,8 +69,8 @@ public indirect enum Expression: Sendable {
             .exists(_, _, let p), .quantified(_, _, _, _, let p), .subquery(_, let p), .function(_, _, let p),
             .aggregate(_, _, _, let p), .trim(_, _, _, let p):
             return p
-        case .and(let left, _), .or(let left, _):
-            return left.position
+        case .and(let terms), .or(let terms):
+            return terms[0].position
         }
     }
 }

@@ -53,9 +53,13 @@ public enum CatalogService {
                     ),
                 ],
                 result: ["type": "object", "properties": ["sessionId": Schema.string]]
-            ) { params, _ in
+            ) { params, context in
                 let credentials = params.members["credentials"]?.objectValue ?? [:]
-                let id = try await catalog.login(plugin: try params.string("plugin"), credentials: credentials)
+                let id = try await catalog.login(
+                    plugin: try params.string("plugin"),
+                    credentials: credentials,
+                    clientAddress: context.clientAddress
+                )
                 return ["sessionId": .string(id)]
             },
             RPCMethod(name: "logout", summary: "Ends a session.", params: [sessionId], result: Schema.null) {

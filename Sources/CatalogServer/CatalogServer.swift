@@ -44,14 +44,17 @@ public enum CatalogServer {
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: CatalogRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
         let limit = configuration.maximumRequestBytes
         router.post("rpc") { request, context -> Response in
             let body = try await request.body.collect(upTo: limit)
-            let reply = await service.handle(Array(buffer: body), context: RPCRequestContext(logger: context.logger))
+            let reply = await service.handle(
+                Array(buffer: body),
+                context: RPCRequestContext(logger: context.logger, clientAddress: context.clientAddress)
+            )
             guard let reply else { return Response(status: .noContent) }
             return Response(
                 status: .ok,
@@ -103,6 +106,17 @@ public enum CatalogServer {
     public static let requestMetadataProvider = Logger.MetadataProvider {
         guard let id = RequestID.current else { return [:] }
         return ["hb.request.id": .string(id)]
+    }
+}
+
+/// Hummingbird's basic request context, plus the client's IP address (for the limits on failed logins).
+struct CatalogRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let clientAddress: String?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

@@ -36,12 +36,14 @@ public struct RPCParameter: Sendable {
     }
 }
 
-/// What the transport knows of a request: a logger carrying its request id.
+/// What the transport knows of a request: a logger carrying its request id, and the client's address when known.
 public struct RPCRequestContext: Sendable {
     public var logger: Logger
+    public var clientAddress: String?
 
-    public init(logger: Logger) {
+    public init(logger: Logger, clientAddress: String? = nil) {
         self.logger = logger
+        self.clientAddress = clientAddress
     }
 }
 

@@ -37,7 +37,22 @@ enum QueryChecks {
     /// Checks one input; inputs that are not UTF-8 are ignored (a query is always text).
     static func check(_ bytes: [UInt8]) {
         guard let text = String(validating: bytes, as: UTF8.self) else { return }
-        check(text)
+        check(expandingChain(text))
+    }
+
+    /// The longest chain an input may ask for: the attack that crashed the server had 5,000 terms.
+    static let maximumChainLength = 100_000
+
+    /// An input of the form `*N` newline, prefix, newline, unit, newline, suffix is the prefix, the unit repeated
+    /// N times and the suffix (`*5000`, `SELECT ds FROM Dataset ds WHERE`, ` ds.id = 1 OR`, ` ds.id = 2`): so that
+    /// small inputs, which libFuzzer mutates well, reach chains of thousands of terms. Any other input is itself.
+    static func expandingChain(_ text: String) -> String {
+        guard text.hasPrefix("*") else { return text }
+        let lines = text.dropFirst().split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false)
+        guard lines.count == 4, let count = Int(lines[0]), (0...maximumChainLength).contains(count) else {
+            return text
+        }
+        return lines[1] + String(repeating: String(lines[2]), count: count) + lines[3]
     }
 
     static func check(_ text: String) {

@@ -17,10 +17,13 @@ public enum AccessType: String, Sendable, CaseIterable {
 public struct Gatekeeper: Sendable {
     public let rootUserNames: Set<String>
     let ruleBook: RuleBook
+    /// Whether a search's joined variables are restricted too (`authorization: {restrictJoins: true}`).
+    let restrictsJoins: Bool
 
-    init(rootUserNames: Set<String>, ruleBook: RuleBook) {
+    init(rootUserNames: Set<String>, ruleBook: RuleBook, restrictsJoins: Bool = false) {
         self.rootUserNames = rootUserNames
         self.ruleBook = ruleBook
+        self.restrictsJoins = restrictsJoins
     }
 
     public func isRoot(_ userName: String) -> Bool {
@@ -31,7 +34,13 @@ public struct Gatekeeper: Sendable {
     /// the user's groupings are not known yet at the session's rules version.
     func caller(_ session: Session, database: any Database) async throws -> Caller {
         if isRoot(session.userName) {
-            return Caller(userName: session.userName, isRoot: true, rules: [:], publicSteps: [])
+            return Caller(
+                userName: session.userName,
+                isRoot: true,
+                rules: [:],
+                publicSteps: [],
+                restrictsJoins: restrictsJoins
+            )
         }
         let applicable = try await ruleBook.applicable(
             version: session.rulesVersion,
@@ -42,7 +51,8 @@ public struct Gatekeeper: Sendable {
             userName: session.userName,
             isRoot: false,
             rules: applicable.rules,
-            publicSteps: applicable.publicSteps
+            publicSteps: applicable.publicSteps,
+            restrictsJoins: restrictsJoins
         )
     }
 }
@@ -53,6 +63,8 @@ struct Caller: Sendable {
     let isRoot: Bool
     let rules: [String: [AccessType: [CompiledRule]]]
     let publicSteps: Set<String>
+    /// Whether a search's joined variables are restricted like its selected entity.
+    let restrictsJoins: Bool
 
     /// What of `entity` the caller may access.
     enum Scope {
@@ -137,19 +149,22 @@ struct Caller: Sendable {
         }
     }
 
-    /// The restriction the query compiler adds for each selected entity of a search.
-    var readRestriction: any QueryRestriction {
-        ReadRestriction(caller: self)
+    /// The restriction the query compiler adds to a search: nil for root, who reads everything.
+    var readRestriction: (any QueryRestriction)? {
+        isRoot ? nil : ReadRestriction(caller: self)
     }
 }
 
-/// Restricts every selected entity of a search to what the caller may read.
+/// Restricts a search to what the caller may read: the entity it and each of its subqueries select, and, with
+/// `restrictJoins`, every variable it names.
 struct ReadRestriction: QueryRestriction {
     let caller: Caller
 
     func condition(for entity: EntityDefinition, alias: String) -> SQLFragment? {
         caller.condition(.read, of: entity.name, alias: alias)
     }
+
+    var restrictsEveryVariable: Bool { caller.restrictsJoins }
 }
 
 extension CatalogError {
