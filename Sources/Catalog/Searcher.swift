@@ -40,8 +40,7 @@ struct Searcher: Sendable {
             if error.kind == .limitExceeded {
                 throw CatalogError(
                     .badParameter,
-                    "The query is too large for this catalog's database (\(error.message)); split it into smaller "
-                        + "queries (a chain of ORs comparing one attribute can be an IN list)"
+                    "The query is too large for this catalog's database (\(error.message)); split it into smaller queries"
                 )
             }
             guard error.kind == .other else { throw error }
