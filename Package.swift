@@ -98,9 +98,12 @@ let package = Package(
             dependencies: [
                 "CatalogRPC", "Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -148,6 +151,8 @@ let package = Package(
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
                 "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
