@@ -1,3 +1,4 @@
+import CatalogStore
 import Foundation
 import Yams
 
@@ -14,19 +15,24 @@ public struct CatalogConfiguration: Sendable {
     /// checking again: a logout or a rule change made through another server reaches this one within it.
     /// Zero checks on every call.
     public var sessionCacheSeconds: Double
+    /// The bounds on database work (`database:` in the file): the statement timeout, the longest wait for a
+    /// connection, and how many calls one user may have at the database at once.
+    public var database: DatabaseLimits
 
     public init(
         rootUserNames: Set<String>,
         lifetimeMinutes: Int = 120,
         maxEntities: Int = 10000,
         authenticators: [AuthenticatorConfiguration],
-        sessionCacheSeconds: Double = 1
+        sessionCacheSeconds: Double = 1,
+        database: DatabaseLimits = DatabaseLimits()
     ) {
         self.rootUserNames = rootUserNames
         self.lifetimeMinutes = lifetimeMinutes
         self.maxEntities = maxEntities
         self.authenticators = authenticators
         self.sessionCacheSeconds = sessionCacheSeconds
+        self.database = database
     }
 
     /// The development set-up used when no file is given: `simple/root` with password `secret`, and `anon`.
@@ -90,8 +96,35 @@ public struct CatalogConfiguration: Sendable {
             lifetimeMinutes: lifetime,
             maxEntities: maxEntities,
             authenticators: authenticators,
-            sessionCacheSeconds: cacheSeconds
+            sessionCacheSeconds: cacheSeconds,
+            database: try Self.databaseLimits(root["database"])
         )
+    }
+
+    /// `database: {statementTimeoutSeconds: 30, maxWaitSeconds: 2, maxQueriesPerUser: 4}`, each optional.
+    static func databaseLimits(_ section: Any?) throws -> DatabaseLimits {
+        var limits = DatabaseLimits()
+        guard let section else { return limits }
+        guard let body = section as? [String: Any] else { throw ConfigurationError("database must be a mapping") }
+        func seconds(_ key: String) throws -> Duration? {
+            guard let value = body[key] else { return nil }
+            guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number >= 0 else {
+                throw ConfigurationError("database.\(key) must be a number of seconds, not negative")
+            }
+            return .milliseconds(Int64((number * 1000).rounded()))
+        }
+        if let timeout = try seconds("statementTimeoutSeconds") { limits.statementTimeout = timeout }
+        if let wait = try seconds("maxWaitSeconds") {
+            guard wait > .zero else { throw ConfigurationError("database.maxWaitSeconds must be positive") }
+            limits.maximumWait = wait
+        }
+        if let perUser = body["maxQueriesPerUser"] {
+            guard let count = perUser as? Int, count >= 0 else {
+                throw ConfigurationError("database.maxQueriesPerUser must be a whole number, 0 for no limit")
+            }
+            limits.queriesPerUser = count
+        }
+        return limits
     }
 
     public init(contentsOf url: URL) throws {

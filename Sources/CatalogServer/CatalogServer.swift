@@ -44,7 +44,8 @@ public enum CatalogServer {
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: CatalogRequestContext.self)
+        router.add(middleware: CancelOnDisconnectMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
@@ -65,25 +66,7 @@ public enum CatalogServer {
             spoolDirectory: configuration.spoolDirectory,
             maximumBytes: configuration.maximumImportBytes
         )
-        router.get("health") { _, context -> Response in
-            do {
-                try await catalog.database.withConnection { connection in
-                    _ = try await connection.query(SQLStatement(connection.dialect, "SELECT 1"))
-                }
-                return Response(
-                    status: .ok,
-                    headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))
-                )
-            } catch {
-                context.logger.warning("health check failed: \(error)")
-                return Response(
-                    status: .serviceUnavailable,
-                    headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"database unavailable\"}"))
-                )
-            }
-        }
+        HealthRoute.add(to: router, database: catalog.database)
         router.get("metrics") { _, _ -> Response in
             Response(
                 status: .ok,

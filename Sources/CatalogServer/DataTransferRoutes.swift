@@ -17,7 +17,12 @@ import JSONValue
 /// The session goes in the `Authorization: Bearer <sessionId>` header (or a `sessionId` query parameter, as the
 /// IDS takes it).
 enum DataTransferRoutes {
-    static func add(to router: Router<BasicRequestContext>, catalog: Catalog, spoolDirectory: URL, maximumBytes: Int) {
+    static func add<Context: RequestContext>(
+        to router: Router<Context>,
+        catalog: Catalog,
+        spoolDirectory: URL,
+        maximumBytes: Int
+    ) {
         router.post("data/import") { request, context -> Response in
             let options: ImportOptions
             let format: DataFileFormat
