@@ -48,6 +48,7 @@ let package = Package(
                 "CatalogSchema", "CatalogSQL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["embedded-files"],

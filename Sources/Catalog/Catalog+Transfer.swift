@@ -18,7 +18,7 @@ extension Catalog {
         try Self.checkAttributes(options, caller: caller)
         var touched: Set<String> = []
         defer { noteWrites(to: touched.compactMap(model.entity(named:)), cascading: false) }
-        let (summary, written) = try await perform {
+        let (summary, written) = try await perform(as: caller) {
             try await database.withTransaction { connection -> (ImportSummary, Set<String>) in
                 var reader: any DataFileReader
                 do {
@@ -79,7 +79,7 @@ extension Catalog {
         let caller = try await caller(sessionId: sessionId)
         // On PostgreSQL one read-only snapshot serves the whole file, however long it takes to write. On SQLite a
         // transaction would hold the write lock for as long, so there each page is read on its own.
-        try await perform {
+        try await perform(as: caller) {
             if database.dialect == .postgresql {
                 try await database.withTransaction { connection in
                     try await connection.execute(

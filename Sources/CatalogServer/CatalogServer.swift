@@ -59,6 +59,7 @@ public enum CatalogServer {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: CatalogRequestContext.self)
+        router.add(middleware: CancelOnDisconnectMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
@@ -85,25 +86,7 @@ public enum CatalogServer {
             spool: spool,
             maximumBytes: configuration.maximumImportBytes
         )
-        router.get("health") { _, context -> Response in
-            do {
-                try await catalog.database.withConnection { connection in
-                    _ = try await connection.query(SQLStatement(connection.dialect, "SELECT 1"))
-                }
-                return Response(
-                    status: .ok,
-                    headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))
-                )
-            } catch {
-                context.logger.warning("health check failed: \(error)")
-                return Response(
-                    status: .serviceUnavailable,
-                    headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"database unavailable\"}"))
-                )
-            }
-        }
+        HealthRoute.add(to: router, database: catalog.database)
         router.get("metrics") { _, _ -> Response in
             Response(
                 status: .ok,
@@ -130,17 +113,6 @@ public enum CatalogServer {
     public static let requestMetadataProvider = Logger.MetadataProvider {
         guard let id = RequestID.current else { return [:] }
         return ["hb.request.id": .string(id)]
-    }
-}
-
-/// Hummingbird's basic request context, plus the client's IP address (for the limits on failed logins).
-struct CatalogRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let clientAddress: String?
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

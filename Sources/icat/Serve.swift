@@ -64,7 +64,7 @@ struct Serve: AsyncParsableCommand {
         )
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
 
-        let db = try await DatabaseOpener.open(url: database, logger: logger)
+        let db = try await DatabaseOpener.open(url: database, limits: configuration.database, logger: logger)
         do {
             try await Migrator.bundled(for: db.dialect).migrate(db, logger: logger)
             let catalog = Catalog(database: db, configuration: configuration, logger: logger)
