@@ -422,6 +422,8 @@ struct PostgresConnectionHandle: DatabaseConnection {
                 let _: EventLoopFuture<Void> = connection.close()
             }
         } catch {
+            // The connection goes back to the pool only once closed, so that no other call is handed it half-shut.
+            if Task.isCancelled { try? await connection.closeFuture.get() }
             throw classify(error)
         }
     }
@@ -592,40 +594,64 @@ enum ClosedConnectionGuard {
         on connection: PostgresConnection,
         _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let outcome = Outcome()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let task = Task {
-                do {
-                    outcome.finish(continuation, with: .success(try await work()))
-                } catch {
-                    outcome.finish(continuation, with: .failure(error))
+        let outcome = Outcome<T>()
+        let work = Task { try await work() }
+        // One watcher per statement, stopped with it: a callback on the connection's closeFuture instead would
+        // stay registered, and hold its statement's state, for as long as the connection lives.
+        let watcher = Task {
+            while !Task.isCancelled, !outcome.isFinished {
+                if connection.isClosed {
+                    work.cancel()
+                    outcome.finish(with: .failure(PostgresError.connectionClosed))
+                    return
                 }
+                try? await Task.sleep(for: pollInterval)
             }
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            outcome.wait(continuation)
             Task {
-                while !outcome.isFinished {
-                    if connection.isClosed {
-                        task.cancel()
-                        outcome.finish(continuation, with: .failure(PostgresError.connectionClosed))
-                        return
-                    }
-                    try? await Task.sleep(for: pollInterval)
-                }
+                let result = await work.result
+                watcher.cancel()
+                outcome.finish(with: result)
             }
         }
     }
 
-    /// Resumes a continuation once, with whichever result comes first.
-    final class Outcome: Sendable {
-        private let finished = Mutex(false)
+    /// The first result of a statement (its own, or the connection's closing), handed to its waiter once.
+    final class Outcome<T: Sendable>: Sendable {
+        private struct State: Sendable {
+            var waiter: CheckedContinuation<T, any Error>?
+            var result: Result<T, any Error>?
+            var delivered = false
+        }
+        private let state = Mutex(State())
 
-        var isFinished: Bool { finished.withLock { $0 } }
+        var isFinished: Bool { state.withLock { $0.result != nil || $0.delivered } }
 
-        func finish<T: Sendable>(_ continuation: CheckedContinuation<T, any Error>, with result: Result<T, any Error>) {
-            let first = finished.withLock { finished in
-                defer { finished = true }
-                return !finished
+        func finish(with result: Result<T, any Error>) {
+            let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+                guard state.result == nil, !state.delivered else { return nil }
+                guard let waiter = state.waiter else {
+                    state.result = result
+                    return nil
+                }
+                state.delivered = true
+                return waiter
             }
-            if first { continuation.resume(with: result) }
+            waiter?.resume(with: result)
+        }
+
+        func wait(_ continuation: CheckedContinuation<T, any Error>) {
+            let result = state.withLock { state -> Result<T, any Error>? in
+                guard let result = state.result else {
+                    state.waiter = continuation
+                    return nil
+                }
+                state.delivered = true
+                return result
+            }
+            if let result { continuation.resume(with: result) }
         }
     }
 }
