@@ -54,7 +54,7 @@ cleanup() {
     local status=$?
     set +e
     [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null
-    [[ -n "$SERVER_PID" ]] && kill -KILL "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    [[ -n "$SERVER_PID" ]] && stop_server KILL
     [[ -n "$PG_DATA" ]] && pg pg_ctl stop -D "$PG_DATA" -m immediate -w >/dev/null 2>&1
     rm -rf "$WORK"
     exit "$status"
@@ -87,6 +87,7 @@ start_server() {
     "$ICAT_BIN" serve --database "$DATABASE_URL" --storage "$STORAGE" --port "$SERVER_PORT" \
         --config "$WORK/config.yaml" >>"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
+    disown "$SERVER_PID" # reaped all the same, without bash's "Killed" line after a SIGKILL
     local deadline=$((SECONDS + 60))
     until curl -sf -o /dev/null -m 2 "http://127.0.0.1:$SERVER_PORT/health"; do
         if ((SECONDS > deadline)) || ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -106,8 +107,8 @@ stop_server() {
     if kill -0 "$SERVER_PID" 2>/dev/null; then
         log "the server did not exit within 15 s of SIG$1; killing it"
         kill -KILL "$SERVER_PID"
+        while kill -0 "$SERVER_PID" 2>/dev/null; do sleep 0.1; done
     fi
-    wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
 

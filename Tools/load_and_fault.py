@@ -85,7 +85,7 @@ class Connection:
         if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
             raise Failed(answer["error"], response.status)
         if response.status != 200 or not isinstance(answer, dict):
-            raise Lost(f"HTTP {response.status}")
+            raise Lost(f"HTTP {response.status}" if response.status != 200 else "unreadable reply")
         return answer.get("result")
 
     def close(self):
