@@ -20,7 +20,8 @@
 #                       runs: its stack frames and inlining differ from the debug build's)
 #
 # An input `*N` newline prefix newline unit newline suffix is expanded to the unit repeated N times between prefix
-# and suffix (QueryChecks.expandingChain): the corpus's chain-* seeds reach chains of up to 100,000 terms.
+# and suffix (QueryChecks.expandingChain): the corpus's chain-* seeds reach chains of up to 4,000 terms
+# (QueryChecks.maximumChainLength; Tests/CatalogTests/HostileQueryTests.swift sends 100,000 to the server).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"

@@ -15,12 +15,10 @@ extension Catalog {
         progress: @escaping @Sendable (ImportSummary) async -> Void = { _ in }
     ) async throws(CatalogError) -> ImportSummary {
         let caller = try await caller(sessionId: sessionId)
-        if options.attributes == .all, !caller.isRoot {
-            throw CatalogError(.insufficientPrivileges, "Only root may import with attributes ALL")
-        }
+        try Self.checkAttributes(options, caller: caller)
         var touched: Set<String> = []
         defer { noteWrites(to: touched.compactMap(model.entity(named:)), cascading: false) }
-        let (summary, written) = try await perform {
+        let (summary, written) = try await perform(as: caller) {
             try await database.withTransaction { connection -> (ImportSummary, Set<String>) in
                 var reader: any DataFileReader
                 do {
@@ -47,6 +45,27 @@ extension Catalog {
         return summary
     }
 
+    /// Refuses, before any of a data file is read, an import that no file could make: no valid session, attributes
+    /// ALL by anyone but root, or a caller whom no rule lets create anything (nor, with OVERWRITE, update
+    /// anything). For a file that has to be received first (an upload), so that nothing is stored for nothing.
+    public func checkImportAllowed(sessionId: String, options: ImportOptions) async throws(CatalogError) {
+        let caller = try await caller(sessionId: sessionId)
+        try Self.checkAttributes(options, caller: caller)
+        let mayWrite = { (access: AccessType) in caller.rules.values.contains { !($0[access] ?? []).isEmpty } }
+        guard caller.isRoot || mayWrite(.create) || (options.duplicate == .overwrite && mayWrite(.update)) else {
+            throw CatalogError(
+                .insufficientPrivileges,
+                "No rule lets \(caller.userName) create anything, so there is nothing a data file could import"
+            )
+        }
+    }
+
+    private static func checkAttributes(_ options: ImportOptions, caller: Caller) throws(CatalogError) {
+        if options.attributes == .all, !caller.isRoot {
+            throw CatalogError(.insufficientPrivileges, "Only root may import with attributes ALL")
+        }
+    }
+
     /// Writes what the caller may read as a data file to `sink`, in pieces: everything, or the objects `query`
     /// selects with everything that cascades from them. References to objects left out are written as unique-key
     /// labels, which an importing catalog resolves against its own objects.
@@ -60,7 +79,7 @@ extension Catalog {
         let caller = try await caller(sessionId: sessionId)
         // On PostgreSQL one read-only snapshot serves the whole file, however long it takes to write. On SQLite a
         // transaction would hold the write lock for as long, so there each page is read on its own.
-        try await perform {
+        try await perform(as: caller) {
             if database.dialect == .postgresql {
                 try await database.withTransaction { connection in
                     try await connection.execute(

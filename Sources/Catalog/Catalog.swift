@@ -24,6 +24,7 @@ public final class Catalog: Sendable {
     let codec: EntityCodec
     let searcher: Searcher
     let logins: LoginGuard
+    let userCalls: UserCallLimit
     let logger: Logger
 
     /// A catalog over a database whose schema is already migrated (see `Migrator`).
@@ -57,7 +58,20 @@ public final class Catalog: Sendable {
             authenticators: configuration.authenticators,
             logger: logger
         )
+        self.userCalls = Self.userCallLimit(configuration.database, database: database, logger: logger)
         self.logger = logger
+    }
+
+    /// The per-user limit, kept below the database's connections so that other users keep room.
+    static func userCallLimit(_ limits: DatabaseLimits, database: any Database, logger: Logger) -> UserCallLimit {
+        var limit = limits.queriesPerUser
+        if limit > 0, limit >= database.connectionCount {
+            limit = max(1, database.connectionCount - 1)
+            logger.notice(
+                "maxQueriesPerUser \(limits.queriesPerUser) leaves no connection for others: using \(limit)"
+            )
+        }
+        return UserCallLimit(limit: limit)
     }
 
     // MARK: Sessions
@@ -187,7 +201,7 @@ public final class Catalog: Sendable {
         }
         let frozen = inputs
         defer { noteWrites(to: frozen.map(\.entity), cascading: false) }
-        return try await perform {
+        return try await perform(as: caller) {
             try await database.withTransaction { connection in
                 let now = Date()
                 var counts: [String: Int] = [:]
@@ -277,7 +291,7 @@ public final class Catalog: Sendable {
     /// arrays of several select items.
     public func search(sessionId: String, query: String) async throws(CatalogError) -> JSON {
         let caller = try await caller(sessionId: sessionId)
-        return try await perform {
+        return try await perform(as: caller) {
             try await database.withConnection { connection in
                 try await searcher.search(
                     query,
@@ -300,7 +314,7 @@ public final class Catalog: Sendable {
         } catch {
             throw CatalogError(.badParameter, error.description)
         }
-        return try await perform {
+        return try await perform(as: caller) {
             try await database.withConnection { connection in
                 try await reader.get(resolved.entity, id: id, include: resolved.include, caller: caller, on: connection)
             }
@@ -316,7 +330,7 @@ public final class Catalog: Sendable {
         let input = try codec.decodeWrapped(entity)
         guard let id = input.id else { throw .badParameter("The \(input.entity.name) to update needs its id") }
         defer { noteWrites(to: [input.entity], cascading: false) }
-        try await perform {
+        try await perform(as: caller) {
             try await database.withTransaction { connection in
                 let entity = input.entity
                 let keyRelations = Set(entity.uniqueKeys.joined()).filter { entity.field(named: $0)?.isOne == true }
@@ -373,7 +387,7 @@ public final class Catalog: Sendable {
         }
         let frozen = targets
         defer { noteWrites(to: frozen.map(\.0), cascading: true) }
-        try await perform {
+        try await perform(as: caller) {
             try await database.withTransaction { connection in
                 for (offset, (entity, id)) in frozen.enumerated() {
                     do {
@@ -438,7 +452,7 @@ public final class Catalog: Sendable {
             }
         case .read, .update, .delete:
             guard let id = input.id else { throw .badParameter("The \(input.entity.name) needs its id") }
-            return try await perform {
+            return try await perform(as: caller) {
                 try await database.withConnection { connection in
                     guard try await writer.exists(input.entity, id: id, on: connection) else {
                         throw CatalogError.notFound(input.entity.name, id)
@@ -465,7 +479,7 @@ public final class Catalog: Sendable {
             throw .badParameter("cloneEntity keys may set attributes and references, not id or collections")
         }
         defer { noteWrites(to: [entity], cascading: true) }
-        return try await perform {
+        return try await perform(as: caller) {
             try await database.withTransaction { connection in
                 if !caller.isRoot {
                     guard try await writer.exists(entity, id: id, on: connection) else {
@@ -502,6 +516,12 @@ public final class Catalog: Sendable {
 
     // MARK: Errors
 
+    /// Runs `body` in one of the caller's turns at the database (root users are not limited), as `perform`.
+    func perform<R>(as caller: Caller, _ body: () async throws -> R) async throws(CatalogError) -> R {
+        if caller.isRoot { return try await perform(body) }
+        return try await perform { try await userCalls.run(for: caller.userName, body) }
+    }
+
     /// Runs `body`, letting catalog errors through and turning anything else into `INTERNAL` (logged, not shown).
     func perform<R>(_ body: () async throws -> R) async throws(CatalogError) -> R {
         do {
@@ -510,6 +530,8 @@ public final class Catalog: Sendable {
             throw error
         } catch let error as DatabaseError {
             throw writer.internalError(error)
+        } catch is CancellationError {
+            throw writer.internalError(DatabaseError(.cancelled, "the call was cancelled"))
         } catch {
             logger.error("unexpected error: \(String(reflecting: error))")
             throw CatalogError(.internal, "Unexpected error; the server log has the details")

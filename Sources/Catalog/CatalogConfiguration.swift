@@ -1,3 +1,4 @@
+import CatalogStore
 import Foundation
 import Yams
 
@@ -17,6 +18,9 @@ public struct CatalogConfiguration: Sendable {
     public var authorization: AuthorizationConfiguration
     /// The hash threads and the limits on failed logins.
     public var logins = LoginConfiguration()
+    /// The bounds on database work (`database:` in the file): the statement timeout, the longest wait for a
+    /// connection, and how many calls one user may have at the database at once.
+    public var database: DatabaseLimits
 
     public init(
         rootUserNames: Set<String>,
@@ -24,7 +28,8 @@ public struct CatalogConfiguration: Sendable {
         maxEntities: Int = 10000,
         authenticators: [AuthenticatorConfiguration],
         sessionCacheSeconds: Double = 1,
-        authorization: AuthorizationConfiguration = AuthorizationConfiguration()
+        authorization: AuthorizationConfiguration = AuthorizationConfiguration(),
+        database: DatabaseLimits = DatabaseLimits()
     ) {
         self.rootUserNames = rootUserNames
         self.lifetimeMinutes = lifetimeMinutes
@@ -32,6 +37,7 @@ public struct CatalogConfiguration: Sendable {
         self.authenticators = authenticators
         self.sessionCacheSeconds = sessionCacheSeconds
         self.authorization = authorization
+        self.database = database
     }
 
     /// The development set-up used when no file is given: `simple/root` with password `secret`, and `anon`.
@@ -96,9 +102,36 @@ public struct CatalogConfiguration: Sendable {
             maxEntities: maxEntities,
             authenticators: authenticators,
             sessionCacheSeconds: cacheSeconds,
-            authorization: try AuthorizationConfiguration(yaml: root["authorization"])
+            authorization: try AuthorizationConfiguration(yaml: root["authorization"]),
+            database: try Self.databaseLimits(root["database"])
         )
         logins = try LoginConfiguration(yaml: root["logins"])
+    }
+
+    /// `database: {statementTimeoutSeconds: 30, maxWaitSeconds: 2, maxQueriesPerUser: 4}`, each optional.
+    static func databaseLimits(_ section: Any?) throws -> DatabaseLimits {
+        var limits = DatabaseLimits()
+        guard let section else { return limits }
+        guard let body = section as? [String: Any] else { throw ConfigurationError("database must be a mapping") }
+        func seconds(_ key: String) throws -> Duration? {
+            guard let value = body[key] else { return nil }
+            guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number >= 0 else {
+                throw ConfigurationError("database.\(key) must be a number of seconds, not negative")
+            }
+            return .milliseconds(Int64((number * 1000).rounded()))
+        }
+        if let timeout = try seconds("statementTimeoutSeconds") { limits.statementTimeout = timeout }
+        if let wait = try seconds("maxWaitSeconds") {
+            guard wait > .zero else { throw ConfigurationError("database.maxWaitSeconds must be positive") }
+            limits.maximumWait = wait
+        }
+        if let perUser = body["maxQueriesPerUser"] {
+            guard let count = perUser as? Int, count >= 0 else {
+                throw ConfigurationError("database.maxQueriesPerUser must be a whole number, 0 for no limit")
+            }
+            limits.queriesPerUser = count
+        }
+        return limits
     }
 
     public init(contentsOf url: URL) throws {

@@ -405,22 +405,48 @@ struct EntityWriter: Sendable {
         case .notNullViolation(let column):
             let name = entity.columns.first { $0.column == column }?.name ?? column ?? "a field"
             return .validation("\(entity.name): \(name) cannot be null.")
-        case .unavailable, .other, .limitExceeded:
+        case .unavailable, .busy, .timedOut, .cancelled, .limitExceeded, .other:
             return internalError(error)
         }
     }
 
-    /// A database error that names no field as the catalog's error: INTERNAL (logged, not shown), except that a
-    /// statement over a limit of the database is the caller's input being too large, BAD_PARAMETER naming the limit.
+    /// The catalog error for a database failure that is not about the data: a bound reached, the database gone, or
+    /// a refusal that is the server's problem (logged, not shown). A statement over a limit of the database is the
+    /// caller's input being too large: BAD_PARAMETER naming the limit.
     func internalError(_ error: DatabaseError) -> CatalogError {
-        if error.kind == .limitExceeded {
+        switch error.kind {
+        case .timedOut(let limit):
+            logger.notice("statement timeout: \(error.message)")
+            return CatalogError(
+                .validation,
+                "The call took longer than the database's statement timeout (\(Self.seconds(limit))) and was stopped; "
+                    + "nothing was changed. Narrow the query (more selective conditions, or pages with LIMIT) or "
+                    + "split the work into smaller calls"
+            )
+        case .busy:
+            logger.warning("database busy: \(error.message)")
+            return CatalogError(
+                .internal,
+                "The database is busy: every connection stayed in use; try again in a moment"
+            )
+        case .cancelled:
+            logger.info("call cancelled: \(error.message)")
+            return CatalogError(.internal, "The call was cancelled")
+        case .limitExceeded:
             return .badParameter("The request is too large for this catalog's database: \(error.message)")
+        case .unavailable:
+            logger.error("database unavailable: \(error.message)")
+            return CatalogError(.internal, "The database is not available; the call can be retried when it is back")
+        default:
+            logger.error("database error: \(error.message)")
+            return CatalogError(.internal, "The database refused the operation; the server log has the details")
         }
-        logger.error("database error: \(error.message)")
-        if error.kind == .unavailable {
-            return CatalogError(.internal, "The database is not available; try again later")
-        }
-        return CatalogError(.internal, "The database refused the operation; the server log has the details")
+    }
+
+    /// `30 s`, `0.2 s`.
+    static func seconds(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(Double(milliseconds) / 1000) s"
     }
 
     static func describe(_ value: SQLValue) -> String {

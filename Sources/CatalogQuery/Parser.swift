@@ -8,6 +8,12 @@ public struct Parser {
     private var nesting = 0
     /// Deeper queries are refused: parsing and compiling recurse once per level, and the stack is finite.
     static let maximumNesting = 64
+    /// The `AND` and `OR` operators of the query so far, all chains together.
+    private var logicalOperators = 0
+    /// More are refused: the compiler writes any number without recursing, but PostgreSQL's planner takes time
+    /// that grows with the square of a chain's length and cannot be interrupted meanwhile, not even by
+    /// `statement_timeout` (10,000 comparisons joined by AND: under a second; 60,000: 34 s; 100,000: minutes).
+    static let maximumLogicalOperators = 10_000
 
     private mutating func enterNesting() throws(QueryError) {
         nesting += 1
@@ -364,14 +370,27 @@ public struct Parser {
 
     mutating func parseExpression() throws(QueryError) -> Expression {
         var terms = [try parseAnd()]
-        while accept(keyword: "OR") { terms.append(try parseAnd()) }
+        while try acceptLogical("OR") { terms.append(try parseAnd()) }
         return terms.count == 1 ? terms[0] : .or(terms)
     }
 
     private mutating func parseAnd() throws(QueryError) -> Expression {
         var terms = [try parseNot()]
-        while accept(keyword: "AND") { terms.append(try parseNot()) }
+        while try acceptLogical("AND") { terms.append(try parseNot()) }
         return terms.count == 1 ? terms[0] : .and(terms)
+    }
+
+    private mutating func acceptLogical(_ keyword: String) throws(QueryError) -> Bool {
+        let position = peek.position
+        guard accept(keyword: keyword) else { return false }
+        logicalOperators += 1
+        if logicalOperators > Self.maximumLogicalOperators {
+            throw QueryError(
+                "The query has more than \(Self.maximumLogicalOperators) AND and OR operators",
+                at: position
+            )
+        }
+        return true
     }
 
     private mutating func parseNot() throws(QueryError) -> Expression {

@@ -20,10 +20,13 @@ extension CatalogErrorType {
 
 extension RPCError {
     /// The one mapping of catalog errors to JSON-RPC errors: the contract's code, the message, and
-    /// `data: {type, offset}`. Anything that is not a catalog error is an `INTERNAL` catalog error.
+    /// `data: {type, offset}`. A reply too large is `VALIDATION`, as a search past `maxEntities` is; anything
+    /// else that is not a catalog error is an `INTERNAL` catalog error.
     public static func from(_ error: any Error) -> RPCError {
         let catalogError =
-            (error as? CatalogError) ?? CatalogError(.internal, "Unexpected error; the server log has the details")
+            (error as? CatalogError)
+            ?? (error as? ReplyTooLarge).map { CatalogError(.validation, $0.description) }
+            ?? CatalogError(.internal, "Unexpected error; the server log has the details")
         return RPCError(
             code: catalogError.type.rpcCode,
             message: catalogError.message,

@@ -17,19 +17,33 @@ public struct ServerConfiguration: Sendable {
     public var spoolDirectory: URL
     /// The largest data file `/data/import` takes.
     public var maximumImportBytes: Int
+    /// The most requests in one JSON-RPC batch, and the most bytes of results in one reply.
+    public var rpcLimits: RPCLimits
+    /// A connection on which nothing arrives for this long is closed: between requests, part way through a
+    /// request's headers (which count only once complete), or part way through its body. Time spent answering
+    /// a request that has arrived whole never counts. Nil keeps connections open for ever.
+    public var idleTimeout: Duration?
+    /// The most connections open at once; further clients wait in the listen backlog. Nil for no limit.
+    public var maximumConnections: Int?
 
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
         maximumRequestBytes: Int = 64 * 1024 * 1024,
         spoolDirectory: URL = FileManager.default.temporaryDirectory,
-        maximumImportBytes: Int = 1 << 40
+        maximumImportBytes: Int = 1 << 40,
+        rpcLimits: RPCLimits = RPCLimits(),
+        idleTimeout: Duration? = .seconds(30),
+        maximumConnections: Int? = nil
     ) {
         self.host = host
         self.port = port
         self.maximumRequestBytes = maximumRequestBytes
         self.spoolDirectory = spoolDirectory
         self.maximumImportBytes = maximumImportBytes
+        self.rpcLimits = rpcLimits
+        self.idleTimeout = idleTimeout
+        self.maximumConnections = maximumConnections
     }
 }
 
@@ -45,14 +59,17 @@ public enum CatalogServer {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(context: CatalogRequestContext.self)
+        router.add(middleware: CancelOnDisconnectMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
         let limit = configuration.maximumRequestBytes
+        let rpcLimits = configuration.rpcLimits
         router.post("rpc") { request, context -> Response in
             let body = try await request.body.collect(upTo: limit)
             let reply = await service.handle(
                 Array(buffer: body),
+                limits: rpcLimits,
                 context: RPCRequestContext(logger: context.logger, clientAddress: context.clientAddress)
             )
             guard let reply else { return Response(status: .noContent) }
@@ -62,31 +79,14 @@ public enum CatalogServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
             )
         }
+        let spool = ImportSpool(directory: configuration.spoolDirectory)
         DataTransferRoutes.add(
             to: router,
             catalog: catalog,
-            spoolDirectory: configuration.spoolDirectory,
+            spool: spool,
             maximumBytes: configuration.maximumImportBytes
         )
-        router.get("health") { _, context -> Response in
-            do {
-                try await catalog.database.withConnection { connection in
-                    _ = try await connection.query(SQLStatement(connection.dialect, "SELECT 1"))
-                }
-                return Response(
-                    status: .ok,
-                    headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))
-                )
-            } catch {
-                context.logger.warning("health check failed: \(error)")
-                return Response(
-                    status: .serviceUnavailable,
-                    headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"database unavailable\"}"))
-                )
-            }
-        }
+        HealthRoute.add(to: router, database: catalog.database)
         router.get("metrics") { _, _ -> Response in
             Response(
                 status: .ok,
@@ -94,11 +94,18 @@ public enum CatalogServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
             )
         }
-        return Application(
+        var application = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "icat"),
+            server: configuration.httpServer,
+            configuration: configuration.applicationConfiguration(logger: logger),
             logger: logger
         )
+        application.beforeServerStarts {
+            for name in spool.removeLeftovers() {
+                logger.notice("removed \(name), the upload of an import a stopped server did not finish")
+            }
+        }
+        return application
     }
 
     /// Adds the current request's id to every log line written while the request is handled, by any logger
@@ -106,17 +113,6 @@ public enum CatalogServer {
     public static let requestMetadataProvider = Logger.MetadataProvider {
         guard let id = RequestID.current else { return [:] }
         return ["hb.request.id": .string(id)]
-    }
-}
-
-/// Hummingbird's basic request context, plus the client's IP address (for the limits on failed logins).
-struct CatalogRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let clientAddress: String?
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

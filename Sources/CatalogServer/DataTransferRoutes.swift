@@ -8,8 +8,9 @@ import JSONValue
 
 /// Streaming import and export of data files over plain HTTP, for files too large for a JSON-RPC string.
 ///
-/// - `POST /data/import?format=…&duplicate=…&attributes=…` with the file as the body. The body is spooled to a
-///   temporary file (memory stays flat), then imported in one transaction. The response is NDJSON: a
+/// - `POST /data/import?format=…&duplicate=…&attributes=…` with the file as the body. The caller's session and
+///   rights are checked first; then the body is spooled to a temporary file (memory stays flat), imported in one
+///   transaction, and the file removed. The response is NDJSON: a
 ///   `{"progress": {...}}` line after each bulk write, then `{"result": {created, skipped, updated}}` or
 ///   `{"error": {code, message, data: {type, offset}}}` — the JSON-RPC error the same failure gets on `/rpc`.
 /// - `GET /data/export?format=…&query=…&attributes=…` streams the file back.
@@ -17,7 +18,7 @@ import JSONValue
 /// The session goes in the `Authorization: Bearer <sessionId>` header (or a `sessionId` query parameter, as the
 /// IDS takes it).
 enum DataTransferRoutes {
-    static func add(to router: Router<some RequestContext>, catalog: Catalog, spoolDirectory: URL, maximumBytes: Int) {
+    static func add(to router: Router<some RequestContext>, catalog: Catalog, spool: ImportSpool, maximumBytes: Int) {
         router.post("data/import") { request, context -> Response in
             let options: ImportOptions
             let format: DataFileFormat
@@ -29,37 +30,47 @@ enum DataTransferRoutes {
                     duplicate: try Self.option(request, "duplicate", default: .throw),
                     attributes: try Self.option(request, "attributes", default: .user)
                 )
-                _ = try await catalog.userName(sessionId: sessionId)
+                // Before any byte of the upload is stored.
+                try await catalog.checkImportAllowed(sessionId: sessionId, options: options)
             } catch {
                 return Self.errorResponse(error)
             }
-            let file = spoolDirectory.appendingPathComponent("icat-import-\(UUID().uuidString)")
+            let file: SpoolFile
             do {
-                try await Self.spool(request.body, to: file, maximumBytes: maximumBytes)
+                file = try spool.create()
             } catch {
-                try? FileManager.default.removeItem(at: file)
+                context.logger.error("import upload refused: \(error)")
+                return Self.errorResponse(
+                    CatalogError(.internal, "The upload cannot be stored; the server log has the details")
+                )
+            }
+            do {
+                try await Self.receive(request.body, into: file, maximumBytes: maximumBytes)
+            } catch {
+                file.remove()
                 context.logger.warning("import upload failed: \(error)")
                 throw error
             }
             let channel = PieceChannel()
             let work = Task {
-                defer { try? FileManager.default.removeItem(at: file) }
-                let line: JSON
+                let outcome: JSON
                 do {
                     let summary = try await catalog.importData(
                         sessionId: sessionId,
                         format: format,
-                        source: .file(path: file.path),
+                        source: .file(path: file.url.path),
                         options: options
                     ) { progress in
                         // Never waits: an import must not stall, in its transaction, on a client that reads slowly.
                         await channel.post(Self.line(["progress": Self.json(progress)]))
                     }
-                    line = ["result": Self.json(summary)]
+                    outcome = ["result": Self.json(summary)]
                 } catch {
-                    line = Self.errorJSON(error)
+                    outcome = Self.errorJSON(error)
                 }
-                await channel.post(Self.line(line))
+                // Removed before the last line goes out: a client that has its answer finds nothing left behind.
+                file.remove()
+                await channel.post(Self.line(outcome))
                 await channel.finish()
             }
             return Response(
@@ -155,17 +166,12 @@ enum DataTransferRoutes {
     }
 
     /// Writes the request body to `file`, refusing bodies over `maximumBytes`.
-    static func spool(_ body: RequestBody, to file: URL, maximumBytes: Int) async throws {
-        guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
-            throw CatalogError(.internal, "Cannot create the spool file \(file.path)")
-        }
-        let handle = try FileHandle(forWritingTo: file)
-        defer { try? handle.close() }
+    static func receive(_ body: RequestBody, into file: SpoolFile, maximumBytes: Int) async throws {
         var total = 0
         for try await buffer in body {
             total += buffer.readableBytes
             if total > maximumBytes { throw HTTPError(.contentTooLarge) }
-            try handle.write(contentsOf: buffer.readableBytesView)
+            try file.write(buffer)
         }
     }
 

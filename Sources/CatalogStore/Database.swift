@@ -18,8 +18,18 @@ public protocol DatabaseConnection: Sendable {
 }
 
 /// One database the catalog keeps its data in: PostgreSQL or SQLite, behind the same small interface.
+///
+/// Every statement is bounded by `limits.statementTimeout`, and a statement whose task is cancelled is stopped in
+/// the database too.
 public protocol Database: Sendable {
     var dialect: SQLDialect { get }
+    /// The bounds this database puts on statements and on waits for a connection.
+    var limits: DatabaseLimits { get }
+    /// How many statements can run at once: the PostgreSQL pool's connections, SQLite's reader connections.
+    var connectionCount: Int { get }
+    /// Whether a call could use the database now; throws `busy` while every connection stays in use and
+    /// `unavailable` while the database cannot be reached (at once, when that is already known).
+    func checkHealth() async throws(DatabaseError)
     /// Runs `body` on a connection outside any transaction (each statement commits on its own).
     func withConnection<R: Sendable>(_ body: @Sendable (any DatabaseConnection) async throws -> R) async throws -> R
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
@@ -39,6 +49,12 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case notNullViolation(column: String?)
         /// The database could not be reached or the connection broke.
         case unavailable
+        /// Every connection stayed in use for as long as a call may wait for one.
+        case busy
+        /// The statement ran longer than the statement timeout and was stopped.
+        case timedOut(after: Duration)
+        /// The task running the statement was cancelled (its client went away); the statement was stopped.
+        case cancelled
         /// The statement is over one of the database's limits (values bound to one statement, depth of an
         /// expression, ...): the input that made it is too large. `message` names the limit.
         case limitExceeded
@@ -65,14 +81,38 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The bounds on the work of one call, so that no call and no user can hold the database.
+public struct DatabaseLimits: Sendable, Equatable {
+    /// The longest one statement may run; the database stops it (and its transaction rolls back). Zero: no limit.
+    public var statementTimeout: Duration
+    /// The longest a call waits for a free connection before it fails as busy (or unavailable).
+    public var maximumWait: Duration
+    /// How many calls of one (non-root) user may use the database at once; a call past it fails at once. Zero: no
+    /// limit. The catalog enforces it, below the database's `connectionCount` so that others keep room.
+    public var queriesPerUser: Int
+
+    public init(statementTimeout: Duration = .seconds(30), maximumWait: Duration = .seconds(2), queriesPerUser: Int = 4)
+    {
+        self.statementTimeout = statementTimeout
+        self.maximumWait = maximumWait
+        self.queriesPerUser = queriesPerUser
+    }
+}
+
 /// Opens the database a URL names: `sqlite:PATH` (or `sqlite::memory:`) or `postgres://user:pass@host:port/db`.
 public enum DatabaseOpener {
-    public static func open(url: String, logger: Logger) async throws -> any Database {
+    public static func open(
+        url: String,
+        limits: DatabaseLimits = DatabaseLimits(),
+        logger: Logger
+    ) async throws
+        -> any Database
+    {
         if url.hasPrefix("sqlite:") {
-            return try SQLiteDatabase(path: String(url.dropFirst("sqlite:".count)), logger: logger)
+            return try SQLiteDatabase(path: String(url.dropFirst("sqlite:".count)), limits: limits, logger: logger)
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try await PostgresDatabase(url: url, logger: logger)
+            return try await PostgresDatabase(url: url, limits: limits, logger: logger)
         }
         throw DatabaseError(
             .other,

@@ -15,7 +15,8 @@ extension PostgresConnectionHandle {
 
     func bulkInsert(into table: String, columns: [String], rows: [[SQLValue]]) async throws(DatabaseError) {
         guard !rows.isEmpty else { return }
-        do {
+        let (connection, logger) = (connection, logger)
+        try await stoppable {
             // Table and column names come from the schema, never from a request.
             try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
                 var buffer = ByteBuffer()
@@ -29,10 +30,6 @@ extension PostgresConnectionHandle {
                 }
                 if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
-        } catch let error as PSQLError {
-            throw Self.classify(error)
-        } catch {
-            throw DatabaseError(.other, String(reflecting: error))
         }
     }
 

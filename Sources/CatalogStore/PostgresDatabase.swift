@@ -2,90 +2,371 @@ import CatalogSQL
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// PostgreSQL through PostgresNIO's pooled client.
 ///
-/// The pool runs in a task owned by this value, started on open and ended by `close()`.
+/// Bounds: every connection runs with `statement_timeout`; a call waits at most `limits.maximumWait` for a
+/// connection, then fails as `busy` (every connection in use) or `unavailable` (the server cannot be reached). Once
+/// the server is known to be unreachable, calls fail at once after a fresh connection attempt (one at a time, its
+/// answer reused briefly), and when the server answers again a pool left waiting out its back-off is replaced, so
+/// that calls work again without a restart.
 public final class PostgresDatabase: Database {
     public let dialect = SQLDialect.postgresql
-    let client: PostgresClient
+    public let limits: DatabaseLimits
+    public var connectionCount: Int { clientConfiguration.options.maximumConnections }
     let logger: Logger
-    let statements: PostgresStatementCache
-    private let runTask: Task<Void, Never>
+    private let clientConfiguration: PostgresClient.Configuration
+    private let statementCapacity: Int
+    private let probe: PostgresProbe
+    private let state: Mutex<PoolState>
+
+    private struct PoolState {
+        var pool: PostgresPool
+        /// Connections leased by calls, over every pool.
+        var leased = 0
+        /// A call found the server unreachable; the next call checks before waiting for a connection.
+        var failing = false
+        /// Pools replaced while they were failing, closed by `close()`.
+        var retired: [PostgresPool] = []
+    }
 
     /// Opens a pool for `postgres://user:password@host:port/database`; `?maxConnections=N` sizes the pool,
     /// `?preparedStatements=N` the number of statements each connection keeps prepared (0: none).
-    public init(url: String, logger: Logger) async throws {
+    public init(url: String, limits: DatabaseLimits = DatabaseLimits(), logger: Logger) async throws {
         guard let components = URLComponents(string: url), let host = components.host else {
             throw DatabaseError(.other, "cannot read the PostgreSQL URL '\(url)'")
         }
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        var configuration = PostgresClient.Configuration(
+        let username = components.user?.removingPercentEncoding ?? "postgres"
+        let password = components.password?.removingPercentEncoding
+        let port = components.port ?? 5432
+        var connection = PostgresConnection.Configuration(
             host: host,
-            port: components.port ?? 5432,
-            username: components.user?.removingPercentEncoding ?? "postgres",
-            password: components.password?.removingPercentEncoding,
+            port: port,
+            username: username,
+            password: password,
             database: database.isEmpty ? nil : database,
             tls: .disable
         )
+        let connectTimeout = max(limits.maximumWait, .seconds(1))
+        connection.options.connectTimeout = .milliseconds(Self.milliseconds(connectTimeout))
+        // Fail fast when the server cannot be reached; its version decides which settings it takes.
+        let version = try await Self.serverVersion(connection, logger: logger)
+        // A catalog's statements are short, but a rule-restricted one has a high estimated cost, over JIT's
+        // threshold: compiling it took 33 ms of a 35 ms count (Tools/bench-authz.sh). Without JIT it took 4 ms.
+        var parameters = [("jit", "off")]
+        if limits.statementTimeout > .zero {
+            parameters.append(("statement_timeout", String(max(1, Self.milliseconds(limits.statementTimeout)))))
+        }
+        if version >= 140000 {
+            // A cancelled call closes its connection; the server then stops the statement within this interval
+            // instead of running it to its end.
+            parameters.append(("client_connection_check_interval", "1000"))
+        }
+        connection.options.additionalStartupParameters = parameters
+
+        var configuration = PostgresClient.Configuration(
+            host: host,
+            port: port,
+            username: username,
+            password: password,
+            database: database.isEmpty ? nil : database,
+            tls: .disable
+        )
+        configuration.options.connectTimeout = connectTimeout
+        configuration.options.additionalStartupParameters = parameters
         if let size = components.queryItems?.first(where: { $0.name == "maxConnections" })?.value.flatMap(Int.init) {
             configuration.options.maximumConnections = size
         }
-        // A catalog's statements are short, but a rule-restricted one has a high estimated cost, over JIT's
-        // threshold: compiling it took 33 ms of a 35 ms count (Tools/bench-authz.sh). Without JIT it took 4 ms.
-        configuration.options.additionalStartupParameters = [("jit", "off")]
         let prepared = components.queryItems?.first(where: { $0.name == "preparedStatements" })?.value
-        self.statements = PostgresStatementCache(capacity: prepared.flatMap(Int.init) ?? 128)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+        self.statementCapacity = prepared.flatMap(Int.init) ?? 128
+        self.clientConfiguration = configuration
+        self.limits = limits
         self.logger = logger
-        self.runTask = Task { await client.run() }
-        // Give the pool's run task a moment to start: PostgresNIO warns about leases made before it runs.
-        try await Task.sleep(for: .milliseconds(2))
-        // Fail fast when the server cannot be reached.
-        try await withConnection { connection in
-            try await connection.execute(SQLStatement(.postgresql, "SELECT 1"))
-        }
+        self.probe = PostgresProbe(configuration: connection, logger: logger)
+        self.state = Mutex(
+            PoolState(
+                pool: PostgresPool(configuration: configuration, statementCapacity: statementCapacity, logger: logger)
+            )
+        )
     }
 
     public func withConnection<R: Sendable>(
         _ body: @Sendable (any DatabaseConnection) async throws -> R
     ) async throws -> R {
-        do {
-            return try await client.withConnection { connection in
-                try await body(PostgresConnectionHandle(connection: connection, statements: statements, logger: logger))
+        try await withoutActuallyEscaping(body) { body in
+            try await lease(wait: limits.maximumWait) { connection, pool in
+                try await body(self.handle(connection, pool))
             }
-        } catch let error as PSQLError {
-            throw PostgresConnectionHandle.classify(error)
         }
     }
 
     public func withTransaction<R: Sendable>(
         _ body: @Sendable (any DatabaseConnection) async throws -> R
     ) async throws -> R {
+        try await withoutActuallyEscaping(body) { body in
+            try await lease(wait: limits.maximumWait) { connection, pool in
+                // BEGIN, COMMIT and ROLLBACK go through the handle, as every statement, so that they too fail at once
+                // on a connection that has closed (PostgresNIO's own transaction would wait for good there).
+                let handle = self.handle(connection, pool)
+                try await handle.control("BEGIN")
+                let result: R
+                do {
+                    result = try await body(handle)
+                } catch {
+                    // The body's own error is what the caller needs; a failed rollback after it is only logged, and
+                    // the connection, in a transaction no one can end, is closed rather than given to another call.
+                    do {
+                        try await handle.control("ROLLBACK")
+                    } catch {
+                        if !connection.isClosed { self.logger.error("rollback failed: \(error)") }
+                        let _: EventLoopFuture<Void> = connection.close()
+                    }
+                    throw error
+                }
+                try await handle.control("COMMIT")
+                return result
+            }
+        }
+    }
+
+    public func checkHealth() async throws(DatabaseError) {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(PostgresConnectionHandle(connection: connection, statements: statements, logger: logger))
+            try await lease(wait: min(limits.maximumWait, .seconds(1))) { connection, pool in
+                try await self.handle(connection, pool).execute(SQLStatement(.postgresql, "SELECT 1"))
             }
-        } catch let error as PostgresTransactionError {
-            // The body's own error is what the caller needs; a failed rollback after it is only logged.
-            if let rollbackError = error.rollbackError {
-                logger.error("rollback failed: \(String(reflecting: rollbackError))")
-            }
-            if let closureError = error.closureError { throw closureError }
-            if let beginError = error.beginError as? PSQLError { throw PostgresConnectionHandle.classify(beginError) }
-            if let commitError = error.commitError as? PSQLError {
-                throw PostgresConnectionHandle.classify(commitError)
-            }
-            throw DatabaseError(.other, "transaction failed: \(String(reflecting: error))")
-        } catch let error as PSQLError {
-            throw PostgresConnectionHandle.classify(error)
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw DatabaseError(.other, String(reflecting: error))
         }
     }
 
     public func close() async {
-        runTask.cancel()
-        await runTask.value
+        let pools = state.withLock { [$0.pool] + $0.retired }
+        for pool in pools { pool.runTask.cancel() }
+        for pool in pools { await pool.runTask.value }
+    }
+
+    private func handle(_ connection: PostgresConnection, _ pool: PostgresPool) -> PostgresConnectionHandle {
+        PostgresConnectionHandle(
+            connection: connection,
+            statements: pool.statements,
+            timeout: limits.statementTimeout,
+            logger: logger
+        )
+    }
+
+    /// Runs `body` on a connection of the current pool, waiting at most `wait` for one.
+    private func lease<R: Sendable>(
+        wait: Duration,
+        _ body: @escaping @Sendable (PostgresConnection, PostgresPool) async throws -> R
+    ) async throws -> R {
+        if Task.isCancelled { throw DatabaseError(.cancelled, "the call was cancelled before it had a connection") }
+        if state.withLock({ $0.failing }) { try await recover() }
+        let pool = state.withLock { $0.pool }
+        let race = LeaseRace()
+        do {
+            return try await withThrowingTaskGroup(of: R?.self) { group in
+                group.addTask {
+                    try await pool.client.withConnection { connection in
+                        guard race.begin() else { throw CancellationError() }
+                        self.state.withLock { $0.leased += 1 }
+                        defer { self.state.withLock { $0.leased -= 1 } }
+                        do {
+                            return try await body(connection, pool)
+                        } catch {
+                            // A connection that broke under a call: the server may be gone.
+                            if connection.isClosed, !Task.isCancelled { self.state.withLock { $0.failing = true } }
+                            throw error
+                        }
+                    }
+                }
+                group.addTask {
+                    do {
+                        try await Task.sleep(for: wait)
+                    } catch {
+                        return nil
+                    }
+                    if race.abandon() { throw CancellationError() }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let result { return result }
+                }
+                throw DatabaseError(.other, "a connection lease ended without a result")
+            }
+        } catch {
+            if race.hasBegun { throw error }
+            if Task.isCancelled {
+                throw DatabaseError(.cancelled, "the call was cancelled while it waited for a connection")
+            }
+            if race.wasAbandoned { throw await explainWait(on: pool, wait: wait) }
+            // The pool refused the lease: it has given up connecting for now, or it is shut down.
+            state.withLock { $0.failing = true }
+            throw DatabaseError(.unavailable, "no connection from the pool: \(String(reflecting: error))")
+        }
+    }
+
+    /// Why no connection came within `wait`: every connection is in use, or the server cannot be reached, or the
+    /// pool still waits out its back-off from an outage that is over (it is then replaced).
+    private func explainWait(on pool: PostgresPool, wait: Duration) async -> DatabaseError {
+        let leased = state.withLock { $0.leased }
+        let busy = DatabaseError(.busy, "all \(connectionCount) connections stayed in use for \(wait)")
+        if leased >= connectionCount { return busy }
+        guard await probe.isReachable() else {
+            state.withLock { $0.failing = true }
+            return DatabaseError(.unavailable, "the server cannot be reached")
+        }
+        if leased > 0 { return busy }
+        replace(pool)
+        return DatabaseError(.unavailable, "the connection pool was still reconnecting to the server")
+    }
+
+    /// After a failure: fails at once while the server cannot be reached; once it answers, replaces the pool if
+    /// no call holds one of its connections (a pool that failed to connect retries only after a back-off that
+    /// grows to a minute).
+    private func recover() async throws(DatabaseError) {
+        guard await probe.isReachable() else {
+            throw DatabaseError(.unavailable, "the server cannot be reached")
+        }
+        let (pool, idle) = state.withLock { state in
+            state.failing = false
+            return (state.pool, state.leased == 0)
+        }
+        if idle { replace(pool) }
+    }
+
+    /// Puts a new pool in place of `pool`, unless that happened already.
+    private func replace(_ pool: PostgresPool) {
+        let replaced = state.withLock { state -> Bool in
+            guard state.pool === pool else { return false }
+            state.pool = PostgresPool(
+                configuration: clientConfiguration,
+                statementCapacity: statementCapacity,
+                logger: logger
+            )
+            state.failing = false
+            state.retired.append(pool)
+            return true
+        }
+        if replaced {
+            logger.notice("PostgreSQL answers again: replacing the connection pool")
+            pool.runTask.cancel()
+        }
+    }
+
+    /// The server's `server_version_num`, read on a connection of its own.
+    private static func serverVersion(
+        _ configuration: PostgresConnection.Configuration,
+        logger: Logger
+    ) async throws -> Int {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw DatabaseError(.unavailable, "cannot connect to PostgreSQL: \(String(reflecting: error))")
+        }
+        do {
+            var version = 0
+            for try await text in try await connection.query("SHOW server_version_num", logger: logger).decode(
+                String.self
+            ) {
+                version = Int(text) ?? 0
+            }
+            try await connection.close()
+            return version
+        } catch {
+            try? await connection.close()
+            throw PostgresConnectionHandle.classify(error, timeout: .zero)
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// One PostgresNIO client (its pool of connections) with the task that runs it and the statements its
+/// connections keep prepared.
+final class PostgresPool: Sendable {
+    let client: PostgresClient
+    let statements: PostgresStatementCache
+    let runTask: Task<Void, Never>
+
+    init(configuration: PostgresClient.Configuration, statementCapacity: Int, logger: Logger) {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.statements = PostgresStatementCache(capacity: statementCapacity)
+        self.runTask = Task { await client.run() }
+    }
+}
+
+/// Which came first for one call: its connection or the end of its wait.
+final class LeaseRace: Sendable {
+    private enum Phase { case waiting, begun, abandoned }
+    private let phase = Mutex(Phase.waiting)
+
+    /// The connection came: true unless the wait had ended.
+    func begin() -> Bool {
+        phase.withLock { phase in
+            guard phase == .waiting else { return false }
+            phase = .begun
+            return true
+        }
+    }
+
+    /// The wait ended: true unless the connection had come.
+    func abandon() -> Bool {
+        phase.withLock { phase in
+            guard phase == .waiting else { return false }
+            phase = .abandoned
+            return true
+        }
+    }
+
+    var hasBegun: Bool { phase.withLock { $0 == .begun } }
+    var wasAbandoned: Bool { phase.withLock { $0 == .abandoned } }
+}
+
+/// Whether the server accepts a new connection now, found by opening one: at most one attempt at a time, and its
+/// answer reused for half a second. It tells an unreachable server from a busy pool.
+actor PostgresProbe {
+    let configuration: PostgresConnection.Configuration
+    let logger: Logger
+    private var last: (at: ContinuousClock.Instant, reachable: Bool)?
+    private var attempt: Task<Bool, Never>?
+
+    init(configuration: PostgresConnection.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func isReachable() async -> Bool {
+        if let last, last.at.duration(to: .now) < .milliseconds(500) { return last.reachable }
+        if let attempt { return await attempt.value }
+        let attempt = Task { [configuration, logger] in
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration,
+                    id: 0,
+                    logger: logger
+                )
+                try? await connection.close()
+                return true
+            } catch {
+                logger.warning("PostgreSQL cannot be reached: \(String(reflecting: error))")
+                return false
+            }
+        }
+        self.attempt = attempt
+        let reachable = await attempt.value
+        self.attempt = nil
+        last = (.now, reachable)
+        return reachable
     }
 }
 
@@ -93,12 +374,14 @@ public final class PostgresDatabase: Database {
 struct PostgresConnectionHandle: DatabaseConnection {
     let connection: PostgresConnection
     let statements: PostgresStatementCache
+    /// The connections' `statement_timeout`, for the error that reports it.
+    let timeout: Duration
     let logger: Logger
     var dialect: SQLDialect { .postgresql }
 
     func query(_ statement: SQLStatement) async throws(DatabaseError) -> [SQLRow] {
         try Self.checkValueCount(statement)
-        do {
+        return try await stoppable {
             var result: [SQLRow] = []
             if let rows = try await runPrepared(statement) {
                 result.reserveCapacity(rows.count)
@@ -109,18 +392,40 @@ struct PostgresConnectionHandle: DatabaseConnection {
                 result.append(try Self.row(row))
             }
             return result
-        } catch {
-            throw classify(error)
         }
     }
 
     func execute(_ statement: SQLStatement) async throws(DatabaseError) {
         try Self.checkValueCount(statement)
-        do {
+        try await stoppable {
             if try await runPrepared(statement) != nil { return }
             // The server's error arrives with the rows: they must be read for a failure to show.
             for try await _ in try await connection.query(Self.postgresQuery(statement), logger: logger) {}
+        }
+    }
+
+    /// Runs a transaction-control statement (`BEGIN`, `COMMIT`, `ROLLBACK`), never prepared.
+    func control(_ sql: String) async throws(DatabaseError) {
+        let (connection, logger) = (connection, logger)
+        try await stoppable {
+            for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {}
+        }
+    }
+
+    /// Runs the work of one statement. When the task is cancelled meanwhile (its client went away), the
+    /// connection is closed: PostgresNIO would only stop reading the rows, while a closed connection makes the
+    /// server stop the statement (within `client_connection_check_interval`) and roll its transaction back.
+    func stoppable<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws(DatabaseError) -> T {
+        if Task.isCancelled { throw DatabaseError(.cancelled, "the call was cancelled") }
+        do {
+            return try await withTaskCancellationHandler {
+                try await ClosedConnectionGuard.run(on: connection, work)
+            } onCancel: { [connection] in
+                let _: EventLoopFuture<Void> = connection.close()
+            }
         } catch {
+            // The connection goes back to the pool only once closed, so that no other call is handed it half-shut.
+            if Task.isCancelled { try? await connection.closeFuture.get() }
             throw classify(error)
         }
     }
@@ -137,8 +442,8 @@ struct PostgresConnectionHandle: DatabaseConnection {
 
     /// An error of a statement on this connection: whatever it is, the database is unavailable when the
     /// connection has closed.
-    private func classify(_ error: any Error) -> DatabaseError {
-        let classified = Self.classify(error)
+    func classify(_ error: any Error) -> DatabaseError {
+        let classified = Self.classify(error, timeout: timeout)
         if classified.kind == .other, connection.isClosed { return DatabaseError(.unavailable, classified.message) }
         return classified
     }
@@ -249,9 +554,11 @@ struct PostgresConnectionHandle: DatabaseConnection {
     }
 
     /// A driver error as a `DatabaseError`. The prepared-statement interface reports server errors as the older
-    /// `PostgresError`, with the same fields.
-    static func classify(_ error: any Error) -> DatabaseError {
+    /// `PostgresError`, with the same fields. A statement stopped by the server (57014) was stopped by
+    /// `statement_timeout` unless its task was cancelled.
+    static func classify(_ error: any Error, timeout: Duration) -> DatabaseError {
         if let error = error as? DatabaseError { return error }
+        if Task.isCancelled { return DatabaseError(.cancelled, "the call was cancelled: \(String(reflecting: error))") }
         guard let fields = serverFields(of: error) else {
             switch error {
             case PostgresError.connectionClosed, PostgresError.protocol:
@@ -269,6 +576,7 @@ struct PostgresConnectionHandle: DatabaseConnection {
         case "23505": return DatabaseError(.uniqueViolation(constraint: fields.constraint, columns: []), text)
         case "23503": return DatabaseError(.foreignKeyViolation(constraint: fields.constraint), text)
         case "23502": return DatabaseError(.notNullViolation(column: fields.column), text)
+        case "57014": return DatabaseError(.timedOut(after: timeout), text)
         default: return DatabaseError(.other, text)
         }
     }
@@ -287,6 +595,79 @@ struct PostgresConnectionHandle: DatabaseConnection {
             return (fields[.sqlState], fields[.message], fields[.constraintName], fields[.columnName])
         default:
             return nil
+        }
+    }
+}
+
+/// Ends a statement's wait when its connection closes. PostgresNIO (1.33) can leave a statement waiting for good
+/// when the connection closes before the server's answer (seen when the server crashed under a write): the work
+/// then runs in a task of its own, and the call fails as soon as the connection is seen closed, leaving that task
+/// to its fate.
+enum ClosedConnectionGuard {
+    static let pollInterval = Duration.milliseconds(50)
+
+    static func run<T: Sendable>(
+        on connection: PostgresConnection,
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let outcome = Outcome<T>()
+        let work = Task { try await work() }
+        // One watcher per statement, stopped with it: a callback on the connection's closeFuture instead would
+        // stay registered, and hold its statement's state, for as long as the connection lives.
+        let watcher = Task {
+            while !Task.isCancelled, !outcome.isFinished {
+                if connection.isClosed {
+                    work.cancel()
+                    outcome.finish(with: .failure(PostgresError.connectionClosed))
+                    return
+                }
+                try? await Task.sleep(for: pollInterval)
+            }
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            outcome.wait(continuation)
+            Task {
+                let result = await work.result
+                watcher.cancel()
+                outcome.finish(with: result)
+            }
+        }
+    }
+
+    /// The first result of a statement (its own, or the connection's closing), handed to its waiter once.
+    final class Outcome<T: Sendable>: Sendable {
+        private struct State: Sendable {
+            var waiter: CheckedContinuation<T, any Error>?
+            var result: Result<T, any Error>?
+            var delivered = false
+        }
+        private let state = Mutex(State())
+
+        var isFinished: Bool { state.withLock { $0.result != nil || $0.delivered } }
+
+        func finish(with result: Result<T, any Error>) {
+            let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+                guard state.result == nil, !state.delivered else { return nil }
+                guard let waiter = state.waiter else {
+                    state.result = result
+                    return nil
+                }
+                state.delivered = true
+                return waiter
+            }
+            waiter?.resume(with: result)
+        }
+
+        func wait(_ continuation: CheckedContinuation<T, any Error>) {
+            let result = state.withLock { state -> Result<T, any Error>? in
+                guard let result = state.result else {
+                    state.waiter = continuation
+                    return nil
+                }
+                state.delivered = true
+                return result
+            }
+            if let result { continuation.resume(with: result) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import CatalogSQL
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 
 /// SQLite through GRDB's raw-SQL API on the system's libsqlite3, in WAL mode.
@@ -10,25 +11,31 @@ import Logging
 /// transaction as its own short writer access, and serializes transactions with an async lock so that no other
 /// writer can slip a statement into an open transaction. Statements outside a transaction that only read go to
 /// the pool's reader connections.
+///
+/// A statement is stopped by SQLite's progress handler once it has run for `limits.statementTimeout`, and by
+/// `sqlite3_interrupt` (through GRDB) when its task is cancelled.
 public final class SQLiteDatabase: Database {
     public let dialect = SQLDialect.sqlite
+    public let limits: DatabaseLimits
+    public let connectionCount = 8
     let writer: any DatabaseWriter
     let writeLock = AsyncLock()
     let logger: Logger
 
     /// Opens (creating if needed) the database file at `path`; `:memory:` opens a private in-memory database.
-    public init(path: String, logger: Logger) throws {
+    public init(path: String, limits: DatabaseLimits = DatabaseLimits(), logger: Logger) throws {
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
-        configuration.maximumReaderCount = 8
+        configuration.maximumReaderCount = connectionCount
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // LIKE is case-sensitive on PostgreSQL and in ICAT; SQLite's default is not.
             try db.execute(sql: "PRAGMA case_sensitive_like = ON")
         }
         self.logger = logger
+        self.limits = limits
         do {
             if path == ":memory:" || path.isEmpty {
                 writer = try DatabaseQueue(configuration: configuration)
@@ -64,17 +71,25 @@ public final class SQLiteDatabase: Database {
             await writeLock.unlock()
             return result
         } catch {
-            do {
+            // A task that is cancelled can run no more statements through GRDB: the rollback gets a task of its own.
+            let rollback = Task {
                 try await run { db in
                     if !db.isInsideTransaction { return }
                     try db.execute(sql: "ROLLBACK")
                 }
+            }
+            do {
+                try await rollback.value
             } catch {
                 logger.error("rollback failed: \(error)")
             }
             await writeLock.unlock()
             throw error
         }
+    }
+
+    public func checkHealth() async throws(DatabaseError) {
+        _ = try await read { db in try SQLiteDatabase.rows(db, SQLStatement(.sqlite, "SELECT 1")) }
     }
 
     public func close() async {
@@ -85,29 +100,46 @@ public final class SQLiteDatabase: Database {
         }
     }
 
-    /// One access to the writer connection.
+    /// One access to the writer connection, stopped after the statement timeout.
     func run<T: Sendable>(_ work: @Sendable @escaping (GRDB.Database) throws -> T) async throws(DatabaseError) -> T {
+        let timeout = StatementDeadline.nanoseconds(of: limits.statementTimeout)
         do {
-            return try await writer.writeWithoutTransaction(work)
-        } catch let error as GRDB.DatabaseError {
-            throw Self.classify(error)
-        } catch let error as DatabaseError {
-            throw error
+            return try await writer.writeWithoutTransaction { db in try StatementDeadline.run(db, timeout, work) }
         } catch {
-            throw DatabaseError(.other, "\(error)")
+            throw classify(error)
         }
     }
 
-    /// One access to a reader connection.
+    /// One access to a reader connection, stopped after the statement timeout.
     func read<T: Sendable>(_ work: @Sendable @escaping (GRDB.Database) throws -> T) async throws(DatabaseError) -> T {
+        let timeout = StatementDeadline.nanoseconds(of: limits.statementTimeout)
         do {
-            return try await writer.read(work)
-        } catch let error as GRDB.DatabaseError {
-            throw Self.classify(error)
-        } catch let error as DatabaseError {
-            throw error
+            return try await writer.read { db in try StatementDeadline.run(db, timeout, work) }
         } catch {
-            throw DatabaseError(.other, "\(error)")
+            throw classify(error)
+        }
+    }
+
+    /// An error of one access. GRDB reports an access stopped for its cancelled task as `CancellationError`; an
+    /// interrupt that is not a cancellation is the progress handler's, at the statement timeout.
+    func classify(_ error: any Error) -> DatabaseError {
+        switch error {
+        case let error as DatabaseError:
+            return error
+        case is CancellationError:
+            return DatabaseError(.cancelled, "the statement was stopped: its task was cancelled")
+        case let error as GRDB.DatabaseError where error.resultCode == .SQLITE_INTERRUPT:
+            if Task.isCancelled {
+                return DatabaseError(.cancelled, "the statement was stopped: its task was cancelled")
+            }
+            return DatabaseError(
+                .timedOut(after: limits.statementTimeout),
+                "the statement ran longer than the statement timeout (\(limits.statementTimeout)) and was stopped"
+            )
+        case let error as GRDB.DatabaseError:
+            return Self.classify(error)
+        default:
+            return DatabaseError(.other, "\(error)")
         }
     }
 
@@ -199,6 +231,34 @@ public final class SQLiteDatabase: Database {
         "at most 64 tables in a join", "too many columns", "too many terms", "too many arguments",
         "too many FROM clause terms", "LIKE or GLOB pattern too complex",
     ]
+}
+
+/// The statement timeout on SQLite: a progress handler, installed for one access, that interrupts the statement
+/// once the access's deadline has passed. The deadline (monotonic nanoseconds) travels as the handler's context
+/// pointer, so nothing is allocated per access.
+enum StatementDeadline {
+    /// How many virtual-machine instructions SQLite runs between two looks at the clock.
+    static let instructionsPerCheck: Int32 = 1000
+
+    static func nanoseconds(of duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Runs `work` on `db`, interrupted once `timeout` nanoseconds have passed (never when it is zero).
+    static func run<T>(_ db: GRDB.Database, _ timeout: UInt64, _ work: (GRDB.Database) throws -> T) throws -> T {
+        guard timeout > 0, let connection = db.sqliteConnection else { return try work(db) }
+        let deadline = UnsafeMutableRawPointer(bitPattern: UInt(now() + timeout))
+        sqlite3_progress_handler(connection, instructionsPerCheck, isPast, deadline)
+        defer { sqlite3_progress_handler(connection, 0, nil, nil) }
+        return try work(db)
+    }
+
+    private static let isPast: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { deadline in
+        StatementDeadline.now() >= UInt64(UInt(bitPattern: deadline)) ? 1 : 0
+    }
 }
 
 /// Statements inside a transaction: all on the writer connection, which the transaction holds.

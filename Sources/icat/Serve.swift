@@ -46,22 +46,32 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "icat")
 
         let configuration: CatalogConfiguration
+        var server: ServerConfiguration
         if let config {
-            configuration = try CatalogConfiguration(contentsOf: URL(fileURLWithPath: config))
+            let text = try String(contentsOf: URL(fileURLWithPath: config), encoding: .utf8)
+            configuration = try CatalogConfiguration(yaml: text)
+            server = try ServerConfiguration(host: host, port: port, yaml: text)
         } else {
             logger.warning("no --config given: using the development set-up (simple/root with password 'secret', anon)")
             configuration = .development
+            server = ServerConfiguration(host: host, port: port)
         }
+        let openFiles = OpenFileLimit.raise()
+        if server.maximumConnections == nil { server.maximumConnections = openFiles.map { max(64, $0 - 256) } }
+        logger.info(
+            "at most \(server.maximumConnections.map(String.init) ?? "any number of") connections",
+            metadata: ["open-file limit": "\(openFiles.map(String.init) ?? "unknown")"]
+        )
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
 
-        let db = try await DatabaseOpener.open(url: database, logger: logger)
+        let db = try await DatabaseOpener.open(url: database, limits: configuration.database, logger: logger)
         do {
             try await Migrator.bundled(for: db.dialect).migrate(db, logger: logger)
             let catalog = Catalog(database: db, configuration: configuration, logger: logger)
             let app = CatalogServer.application(
                 catalog: catalog,
                 service: CatalogService.make(catalog: catalog),
-                configuration: ServerConfiguration(host: host, port: port),
+                configuration: server,
                 metrics: registry,
                 logger: logger
             )
@@ -72,6 +82,28 @@ struct Serve: AsyncParsableCommand {
         }
         await db.close()
     }
+}
+
+/// The process's limit on open files, which every connection counts against.
+enum OpenFileLimit {
+    /// Raises the soft limit to the hard one (capped at 2^20) and returns the limit now in force; nil when it
+    /// cannot be read.
+    static func raise() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = min(limit.rlim_max, 1 << 20)
+            if raised.rlim_cur > limit.rlim_cur, setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    #if os(Linux)
+    private static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    #else
+    private static let resource = RLIMIT_NOFILE
+    #endif
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -425,8 +425,10 @@ func compareWays(
 /// (`compileRule` and `CompiledRule.anyAdmits`, as `Caller.condition` does), to show the SQL a search runs.
 struct MemberRestriction: QueryRestriction {
     let rules: [String: [CompiledRule]]
+    let restrictsEveryVariable: Bool
 
-    init(_ ruleFile: RuleFile) throws {
+    init(_ ruleFile: RuleFile, restrictsEveryVariable: Bool) throws {
+        self.restrictsEveryVariable = restrictsEveryVariable
         let compiler = QueryCompiler(model: EntityModel.icat, dialect: .postgresql)
         var rules: [String: [CompiledRule]] = [:]
         for rule in ruleFile.rules where rule.grouping == nil && rule.crudFlags.uppercased().contains("R") {
@@ -474,8 +476,10 @@ func authorizationBenchmark(
                 users: ["root": .plain("secret"), "member": .plain("member-secret")],
                 anonymous: false
             )
-        ]
+        ],
+        authorization: AuthorizationConfiguration(restrictJoins: options.restrictJoins)
     )
+    print("authorization.restrictJoins: \(options.restrictJoins)")
     let catalog = Catalog(database: database, configuration: configuration, logger: logger)
     let root = try await catalog.login(plugin: "simple", credentials: ["username": "root", "password": "secret"])
     let ruleFile = try RuleFile(contentsOf: options.rules)
@@ -525,7 +529,7 @@ func authorizationBenchmark(
     print("")
     print("browsing (iteration 0; ids vary across the run over the member's investigations and datasets):")
     for query in cases { print("  \(pad(query.name, 30)) \(query.text(0))") }
-    let restriction = try MemberRestriction(ruleFile)
+    let restriction = try MemberRestriction(ruleFile, restrictsEveryVariable: options.restrictJoins)
     if options.explain {
         for query in cases { try await explain(query.text(0), restriction: restriction, database: database) }
     }

@@ -21,10 +21,12 @@ import Logging
 // --datafiles sets the catalog's size (investigations = N / 100, 10 datasets each, 10 datafiles per dataset);
 // --seconds is how long each way of each query is timed, per mode (sequential, concurrent).
 //
-//   icat-query-benchmark --postgres URL --authorization [--rules FILE] [--explain] [--datafiles N] [--seconds S]
+//   icat-query-benchmark --postgres URL --authorization [--rules FILE] [--restrict-joins] [--explain]
+//                        [--datafiles N] [--seconds S]
 //
 // times a member browsing under the standard rule set instead (see Authorization.swift): authorized, as root and
-// hand-written; --explain prints EXPLAIN ANALYZE of the SQL the catalog runs for the member.
+// hand-written; --restrict-joins configures `authorization: {restrictJoins: true}`; --explain prints EXPLAIN
+// ANALYZE of the SQL the catalog runs for the member.
 
 struct Options {
     var postgres: String?
@@ -35,6 +37,7 @@ struct Options {
     var reuse = false
     var authorization = false
     var explain = false
+    var restrictJoins = false
     var rules = "Rules/facility.yaml"
 
     init(_ arguments: [String]) {
@@ -49,6 +52,7 @@ struct Options {
             case "--reuse": reuse = true
             case "--authorization": authorization = true
             case "--explain": explain = true
+            case "--restrict-joins": restrictJoins = true
             case "--rules": rules = iterator.next() ?? rules
             default:
                 print("unknown argument \(argument)")
@@ -693,7 +697,7 @@ let options = Options(Array(CommandLine.arguments.dropFirst()))
 guard let url = options.postgres else {
     print(
         "usage: icat-query-benchmark --postgres URL [--datafiles N] [--seconds S] [--concurrency N] "
-            + "[--compilations N] [--reuse] [--authorization [--rules FILE] [--explain]]"
+            + "[--compilations N] [--reuse] [--authorization [--rules FILE] [--restrict-joins] [--explain]]"
     )
     exit(2)
 }

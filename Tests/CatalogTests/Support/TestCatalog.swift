@@ -62,7 +62,7 @@ enum TestCatalog {
         configuration: CatalogConfiguration = configuration,
         _ body: (Catalog) async throws -> R
     ) async throws -> R {
-        let database = try await openFreshDatabase(backend)
+        let database = try await openFreshDatabase(backend, limits: configuration.database)
         do {
             try await Migrator.bundled(for: database.database.dialect).migrate(database.database, logger: logger)
             let catalog = Catalog(database: database.database, configuration: configuration, logger: logger)
@@ -79,9 +79,10 @@ enum TestCatalog {
     static func withFreshDatabase<R: Sendable>(
         _ backend: Backend,
         postgresOptions: String = "maxConnections=4",
+        limits: DatabaseLimits = DatabaseLimits(),
         _ body: (any Database) async throws -> R
     ) async throws -> R {
-        let fresh = try await openFreshDatabase(backend, postgresOptions: postgresOptions)
+        let fresh = try await openFreshDatabase(backend, postgresOptions: postgresOptions, limits: limits)
         do {
             let result = try await body(fresh.database)
             await fresh.dispose()
@@ -98,10 +99,11 @@ enum TestCatalog {
     }
 
     /// A new empty database: a temporary SQLite file, or a new PostgreSQL database on the test cluster, opened
-    /// with `postgresOptions` (the URL's query).
+    /// with `postgresOptions` (the URL's query) and `limits`.
     static func openFreshDatabase(
         _ backend: Backend,
-        postgresOptions: String = "maxConnections=4"
+        postgresOptions: String = "maxConnections=4",
+        limits: DatabaseLimits = DatabaseLimits()
     ) async throws -> FreshDatabase {
         let name = "icat_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         switch backend {
@@ -109,6 +111,7 @@ enum TestCatalog {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name)
             let database = try SQLiteDatabase(
                 path: directory.appendingPathComponent("catalog.sqlite").path,
+                limits: limits,
                 logger: logger
             )
             return FreshDatabase(database: database) {
@@ -119,7 +122,7 @@ enum TestCatalog {
             let base = try postgresURL()
             try await PostgresAdmin.shared.execute("CREATE DATABASE \"\(name)\"", on: base)
             let url = replacingDatabase(in: base, with: String(name))
-            let database = try await PostgresDatabase(url: url + "?" + postgresOptions, logger: logger)
+            let database = try await PostgresDatabase(url: url + "?" + postgresOptions, limits: limits, logger: logger)
             return FreshDatabase(database: database) {
                 await database.close()
                 try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)
