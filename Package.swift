@@ -90,9 +90,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // JSON-RPC 2.0: requests, responses, a method table and its OpenRPC description. Knows nothing of HTTP.
-        .target(name: "JSONRPC", dependencies: ["JSONValue", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .target(
+            name: "JSONRPC",
+            dependencies: ["JSONValue", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The catalog's operations as JSON-RPC methods, and the one mapping of catalog errors to JSON-RPC errors.
-        .target(name: "CatalogRPC", dependencies: ["Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue"], swiftSettings: swiftSettings),
+        .target(
+            name: "CatalogRPC",
+            dependencies: ["Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue"],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP server: /rpc, /health, /metrics.
         .target(
             name: "CatalogServer",
@@ -112,7 +120,8 @@ let package = Package(
         .executableTarget(
             name: "icat",
             dependencies: [
-                "CatalogServer", "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogSchema", "CatalogRuleSets", "JSONValue",
+                "CatalogServer", "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogSchema",
+                "CatalogRuleSets", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,7 +143,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "icat-ingest-benchmark",
-            dependencies: ["Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogRPC", "JSONRPC", "JSONValue"],
+            dependencies: [
+                "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogRPC", "JSONRPC", "JSONValue",
+            ],
             path: "Tools/IngestBenchmark",
             swiftSettings: swiftSettings
         ),

@@ -113,6 +113,10 @@ public struct CatalogConfiguration: Sendable {
         var limits = DatabaseLimits()
         guard let section else { return limits }
         guard let body = section as? [String: Any] else { throw ConfigurationError("database must be a mapping") }
+        let known: Set<String> = ["statementTimeoutSeconds", "maxWaitSeconds", "maxQueriesPerUser"]
+        if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigurationError("database has no key '\(unknown)'")
+        }
         func seconds(_ key: String) throws -> Duration? {
             guard let value = body[key] else { return nil }
             guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number >= 0 else {

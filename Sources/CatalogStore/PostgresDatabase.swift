@@ -27,7 +27,7 @@ public final class PostgresDatabase: Database {
         var leased = 0
         /// A call found the server unreachable; the next call checks before waiting for a connection.
         var failing = false
-        /// Pools replaced while they were failing, closed by `close()`.
+        /// Pools replaced while they were failing, until their run task ends (`close()` waits for them).
         var retired: [PostgresPool] = []
     }
 
@@ -121,7 +121,7 @@ public final class PostgresDatabase: Database {
                         try await handle.control("ROLLBACK")
                     } catch {
                         if !connection.isClosed { self.logger.error("rollback failed: \(error)") }
-                        let _: EventLoopFuture<Void> = connection.close()
+                        try? await connection.close()
                     }
                     throw error
                 }
@@ -178,7 +178,7 @@ public final class PostgresDatabase: Database {
                             return try await body(connection, pool)
                         } catch {
                             // A connection that broke under a call: the server may be gone.
-                            if connection.isClosed, !Task.isCancelled { self.state.withLock { $0.failing = true } }
+                            if connection.isClosed, !Task.isCancelled { self.markFailing(pool) }
                             throw error
                         }
                     }
@@ -204,8 +204,8 @@ public final class PostgresDatabase: Database {
                 throw DatabaseError(.cancelled, "the call was cancelled while it waited for a connection")
             }
             if race.wasAbandoned { throw await explainWait(on: pool, wait: wait) }
-            // The pool refused the lease: it has given up connecting for now, or it is shut down.
-            state.withLock { $0.failing = true }
+            // The pool refused the lease: it has given up connecting for now, or it is shut down (replaced).
+            markFailing(pool)
             throw DatabaseError(.unavailable, "no connection from the pool: \(String(reflecting: error))")
         }
     }
@@ -239,6 +239,14 @@ public final class PostgresDatabase: Database {
         if idle { replace(pool) }
     }
 
+    /// Notes that `pool` failed, unless it was replaced meanwhile: the calls a replaced pool fails as it shuts down
+    /// say nothing of its successor.
+    private func markFailing(_ pool: PostgresPool) {
+        state.withLock { state in
+            if state.pool === pool { state.failing = true }
+        }
+    }
+
     /// Puts a new pool in place of `pool`, unless that happened already.
     private func replace(_ pool: PostgresPool) {
         let replaced = state.withLock { state -> Bool in
@@ -255,6 +263,10 @@ public final class PostgresDatabase: Database {
         if replaced {
             logger.notice("PostgreSQL answers again: replacing the connection pool")
             pool.runTask.cancel()
+            Task {
+                await pool.runTask.value
+                self.state.withLock { $0.retired.removeAll { $0 === pool } }
+            }
         }
     }
 

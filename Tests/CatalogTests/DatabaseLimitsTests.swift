@@ -267,7 +267,10 @@ struct DatabaseLimitsTests {
             defaults.database
                 == DatabaseLimits(statementTimeout: .seconds(30), maximumWait: .seconds(2), queriesPerUser: 4)
         )
-        for wrong in ["{statementTimeoutSeconds: -1}", "{maxWaitSeconds: 0}", "{maxQueriesPerUser: 1.5}", "[1]"] {
+        for wrong in [
+            "{statementTimeoutSeconds: -1}", "{maxWaitSeconds: 0}", "{maxQueriesPerUser: 1.5}", "[1]",
+            "{statementTimeout: 5}",
+        ] {
             #expect(throws: ConfigurationError.self, "database: \(wrong)") {
                 try CatalogConfiguration(
                     yaml: "authenticators: [{mnemonic: anon, anonymous: true}]\ndatabase: \(wrong)"

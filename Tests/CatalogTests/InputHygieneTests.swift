@@ -351,23 +351,17 @@ struct InputHygieneTests {
         }
     }
 
-    /// Longer than SQLite's limit on the depth of an expression (1,000).
+    /// Longer than SQLite's limit on the depth of an expression (1,000): the compiler writes chains as balanced
+    /// trees, so their depth is the logarithm of their length.
     static let orChainLength = 2_000
 
     @Test(arguments: Backend.allCases)
-    func aLongChainOfORsIsAnsweredOrRefusedNamingTheLimit(_ backend: Backend) async throws {
+    func aChainOfORsDeeperThanSQLiteAllowsIsAnswered(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let fixture = try await Fixture.make(catalog)
             let terms = (0..<Self.orChainLength).map { "df.name = 'n\($0)'" } + ["df.name = 'a.nxs'"]
             let query = "SELECT df.name FROM Datafile df WHERE " + terms.joined(separator: " OR ")
-            do {
-                let names = try await catalog.search(sessionId: fixture.root, query: query)
-                #expect(names == ["a.nxs"])
-            } catch let error as CatalogError {
-                #expect(error.type == .badParameter, "\(error)")
-                #expect(backend == .sqlite, "\(error)")
-                #expect(error.message.contains("Expression tree is too large (maximum depth 1000)"), "\(error)")
-            }
+            #expect(try await catalog.search(sessionId: fixture.root, query: query) == ["a.nxs"])
         }
     }
 }

@@ -96,7 +96,7 @@ struct LoginHardeningTests {
             #expect(throttle.begin("simple/alice") == nil)
             throttle.failed("simple/alice")
             let wait = try #require(throttle.begin("simple/alice"))
-            #expect(wait > expected - .milliseconds(50) && wait <= expected)
+            #expect(wait > expected - .milliseconds(90) && wait <= expected)
             previous = wait
         }
         // Another key is not affected, and a success forgets a key's failures.
@@ -191,7 +191,7 @@ struct LoginHardeningTests {
                     let count = try await catalog.search(sessionId: root, query: "SELECT COUNT(f) FROM Facility f")
                     let elapsed = ContinuousClock.now - start
                     #expect(count == [0])
-                    #expect(elapsed < .seconds(1), "a search took \(elapsed) while logins were checked")
+                    #expect(elapsed < .seconds(2), "a search took \(elapsed) while logins were checked")
                 }
                 #expect(hasher.verifications < attempts, "the searches were answered only after the logins")
                 var failures = 0

@@ -56,7 +56,7 @@ struct PostgresFaultTests {
             #expect(status == .serviceUnavailable)
             #expect(body?["status"] == "database unavailable")
             #expect(body?["reason"] == "the database cannot be reached")
-            #expect(asked.duration(to: .now) < .milliseconds(500), "health check \(attempt) took too long")
+            #expect(asked.duration(to: .now) < .seconds(2), "health check \(attempt) took too long")
         }
     }
 
@@ -66,7 +66,7 @@ struct PostgresFaultTests {
         try await eventually("calls work again") {
             (try? await catalog.search(sessionId: f.root, query: count)) == [2]
         }
-        #expect(back.duration(to: .now) < .seconds(3), "calls worked again only after \(back.duration(to: .now))")
+        #expect(back.duration(to: .now) < .seconds(10), "calls worked again only after \(back.duration(to: .now))")
         let (status, _) = try await DatabaseLimitsTests.health(catalog)
         #expect(status == .ok)
     }
