@@ -46,7 +46,7 @@ struct LoginHardeningTests {
 
     @Test(arguments: Backend.allCases)
     func wrongLoginsBeyondTheLimitAreRefusedWithoutHashingAndRecoverAfterTheBackOff(_ backend: Backend) async throws {
-        let logins = LoginConfiguration(maxFailures: 3, windowSeconds: 60, backoffSeconds: 0.3, maxBackoffSeconds: 5)
+        let logins = LoginConfiguration(maxFailures: 3, windowSeconds: 60, backoffSeconds: 2, maxBackoffSeconds: 5)
         try await TestCatalog.with(backend, configuration: Self.configuration(logins)) { catalog in
             let hasher = catalog.logins.hasher
             for _ in 0..<3 {
@@ -61,7 +61,7 @@ struct LoginHardeningTests {
             #expect(refused?.message.hasPrefix("Too many failed logins for simple/hashed; retry in") == true)
             #expect(hasher.verifications == 3)
 
-            try await Task.sleep(for: .milliseconds(350))
+            try await Task.sleep(for: .milliseconds(2_050))
             let session = try await Self.login(catalog, "hashed", "hashed-secret")
             #expect(try await catalog.userName(sessionId: session) == "simple/hashed")
             #expect(hasher.verifications == 4)
@@ -107,7 +107,13 @@ struct LoginHardeningTests {
 
     @Test(arguments: Backend.allCases)
     func throttlingOneUserOrAddressDoesNotBlockAnotherUserOrAddress(_ backend: Backend) async throws {
-        let logins = LoginConfiguration(maxFailures: 2, maxFailuresPerAddress: 3, windowSeconds: 60)
+        let logins = LoginConfiguration(
+            maxFailures: 2,
+            maxFailuresPerAddress: 3,
+            windowSeconds: 60,
+            backoffSeconds: 60,
+            maxBackoffSeconds: 60
+        )
         try await TestCatalog.with(backend, configuration: Self.configuration(logins)) { catalog in
             for _ in 0..<2 {
                 await expectCatalogError(.session) { try await Self.login(catalog, "alice", "wrong", from: "10.0.0.1") }
@@ -239,7 +245,14 @@ struct LoginHardeningTests {
     @Test(arguments: Backend.allCases)
     func theClientAddressReachesLoginOverHTTPAndMetricsCountFailuresAndRefusals(_ backend: Backend) async throws {
         let registry = PrometheusCollectorRegistry()
-        let logins = LoginConfiguration(maxFailures: 2, maxFailuresPerAddress: 3, windowSeconds: 60)
+        // Refusal periods long enough that none ends while the test's logins cross a loaded machine.
+        let logins = LoginConfiguration(
+            maxFailures: 2,
+            maxFailuresPerAddress: 3,
+            windowSeconds: 60,
+            backoffSeconds: 60,
+            maxBackoffSeconds: 60
+        )
         // The catalog's counters go to this test's registry, which its server's /metrics shows.
         try await withMetricsFactory(PrometheusMetricsFactory(registry: registry)) {
             try await TestCatalog.with(backend, configuration: Self.configuration(logins)) { catalog in
