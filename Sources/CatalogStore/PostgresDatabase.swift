@@ -18,6 +18,8 @@ public final class PostgresDatabase: Database {
     let logger: Logger
     private let clientConfiguration: PostgresClient.Configuration
     private let statementCapacity: Int
+    /// How long a call waits for a connection the pool is still opening (rather than for one in use).
+    private let connectTimeout: Duration
     private let probe: PostgresProbe
     private let state: Mutex<PoolState>
 
@@ -49,7 +51,8 @@ public final class PostgresDatabase: Database {
             database: database.isEmpty ? nil : database,
             tls: .disable
         )
-        let connectTimeout = max(limits.maximumWait, .seconds(1))
+        // Opening a connection can take seconds on a loaded machine: that is not a busy pool.
+        let connectTimeout = max(limits.maximumWait, .seconds(10))
         connection.options.connectTimeout = .milliseconds(Self.milliseconds(connectTimeout))
         // Fail fast when the server cannot be reached; its version decides which settings it takes.
         let version = try await Self.serverVersion(connection, logger: logger)
@@ -81,6 +84,7 @@ public final class PostgresDatabase: Database {
         }
         let prepared = components.queryItems?.first(where: { $0.name == "preparedStatements" })?.value
         self.statementCapacity = prepared.flatMap(Int.init) ?? 128
+        self.connectTimeout = connectTimeout
         self.clientConfiguration = configuration
         self.limits = limits
         self.logger = logger
@@ -186,6 +190,11 @@ public final class PostgresDatabase: Database {
                 group.addTask {
                     do {
                         try await Task.sleep(for: wait)
+                        // With a connection free to open, the pool is opening one, not busy: the call waits for it
+                        // as long as opening may take, unless the server cannot be reached.
+                        if self.state.withLock({ $0.leased }) < self.connectionCount, await self.probe.isReachable() {
+                            try await Task.sleep(for: self.connectTimeout - wait)
+                        }
                     } catch {
                         return nil
                     }
