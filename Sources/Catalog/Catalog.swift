@@ -71,7 +71,7 @@ public final class Catalog: Sendable {
                 "maxQueriesPerUser \(limits.queriesPerUser) leaves no connection for others: using \(limit)"
             )
         }
-        return UserCallLimit(limit: limit)
+        return UserCallLimit(limit: limit, maximumWait: limits.maximumWait)
     }
 
     // MARK: Sessions

@@ -158,9 +158,12 @@ struct DatabaseLimitsTests {
         }
     }
 
-    @Test("a user past their limit is refused at once while another user is served", arguments: Backend.allCases)
-    func aUserPastTheirLimitIsRefusedWhileAnotherIsServed(_ backend: Backend) async throws {
-        let limits = DatabaseLimits(statementTimeout: .seconds(20), queriesPerUser: 1)
+    @Test(
+        "a user past their limit waits for a turn, is refused after the longest wait, and another user is served",
+        arguments: Backend.allCases
+    )
+    func aUserPastTheirLimitWaitsAndIsRefusedWhileAnotherIsServed(_ backend: Backend) async throws {
+        let limits = DatabaseLimits(statementTimeout: .seconds(20), maximumWait: .seconds(3), queriesPerUser: 1)
         try await TestCatalog.with(backend, configuration: Self.configuration(limits)) { catalog in
             let f = try await Self.fixture(catalog)
             let alice = try await f.login("alice", "alice-pw")
@@ -178,17 +181,23 @@ struct DatabaseLimitsTests {
                 error?.message.contains("Too many calls of simple/alice at once") == true,
                 "\(String(describing: error))"
             )
-            #expect(refused.duration(to: .now) < .seconds(1), "refused only after \(refused.duration(to: .now))")
+            let waited = refused.duration(to: .now)
+            #expect(waited >= .seconds(3) && waited < .seconds(8), "refused after \(waited)")
+            #expect(catalog.userCalls.waiting(for: "simple/alice") == 0)
 
             let count = try await catalog.search(sessionId: jdoe, query: "SELECT COUNT(df) FROM Datafile df")
             #expect(count == [.int(Int64(Self.datafileCount + 2))])
             #expect(catalog.userCalls.running(for: "simple/alice") == 1, "alice's long search is still running")
 
+            // A call that waits gets the turn when the long search ends.
+            let waiting = Task {
+                try await catalog.search(sessionId: alice, query: "SELECT COUNT(df) FROM Datafile df")
+            }
+            try await eventually("alice's second call waits") { catalog.userCalls.waiting(for: "simple/alice") == 1 }
             long.cancel()
             _ = await long.result
-            // Her turn is free again.
-            let again = try await catalog.search(sessionId: alice, query: "SELECT COUNT(df) FROM Datafile df")
-            #expect(again == [.int(Int64(Self.datafileCount + 2))])
+            #expect(try await waiting.value == [.int(Int64(Self.datafileCount + 2))])
+            #expect(catalog.userCalls.running(for: "simple/alice") == 0)
         }
     }
 
