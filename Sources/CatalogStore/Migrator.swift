@@ -69,6 +69,9 @@ public struct Migrator: Sendable {
             let didApply = try await database.withTransaction { connection in
                 let dialect = connection.dialect
                 if dialect == .postgresql {
+                    // Waiting for another server's migration, or building an index on a large table, may take
+                    // longer than a call's statement timeout.
+                    try await connection.execute(SQLStatement(dialect, "SET LOCAL statement_timeout = 0"))
                     try await connection.execute(SQLStatement(dialect, "SELECT pg_advisory_xact_lock(727001)"))
                 }
                 try await connection.execute(
