@@ -598,7 +598,12 @@ struct PostgresConnectionHandle: DatabaseConnection {
         case "23503": return DatabaseError(.foreignKeyViolation(constraint: fields.constraint), text)
         case "23502": return DatabaseError(.notNullViolation(column: fields.column), text)
         case "57014": return DatabaseError(.timedOut(after: timeout), text)
-        default: return DatabaseError(.other, text)
+        default:
+            // Class 08 (connection exception) and 57P (the server shutting down, crashed, or starting up).
+            if let state = fields.sqlState, state.hasPrefix("08") || state.hasPrefix("57P") {
+                return DatabaseError(.unavailable, text)
+            }
+            return DatabaseError(.other, text)
         }
     }
 

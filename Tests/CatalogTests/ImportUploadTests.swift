@@ -51,7 +51,8 @@ struct ImportUploadTests {
     @Test(arguments: Backend.allCases)
     func anUploadCutOffByItsClientOrStalledLeavesNoSpoolFile(_ backend: Backend) async throws {
         try await TestServer.withDirectory { spool in
-            let configuration = Self.configuration(spool: spool, idleTimeout: .seconds(1))
+            // Long enough that the session check before spooling ends within it on a loaded machine.
+            let configuration = Self.configuration(spool: spool, idleTimeout: .seconds(3))
             try await TestServer.with(backend, configuration, mode: .live) { catalog, client in
                 let port = try #require(client.port)
                 let root = try await catalog.login(
