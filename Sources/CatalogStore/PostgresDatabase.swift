@@ -637,7 +637,13 @@ enum ClosedConnectionGuard {
         _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let outcome = Outcome<T>()
-        let work = Task { try await work() }
+        let work = Task {
+            do {
+                outcome.finish(with: .success(try await work()))
+            } catch {
+                outcome.finish(with: .failure(error))
+            }
+        }
         // One watcher per statement, stopped with it: a callback on the connection's closeFuture instead would
         // stay registered, and hold its statement's state, for as long as the connection lives.
         let watcher = Task {
@@ -650,14 +656,8 @@ enum ClosedConnectionGuard {
                 try? await Task.sleep(for: pollInterval)
             }
         }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            outcome.wait(continuation)
-            Task {
-                let result = await work.result
-                watcher.cancel()
-                outcome.finish(with: result)
-            }
-        }
+        defer { watcher.cancel() }
+        return try await withCheckedThrowingContinuation { outcome.wait($0) }
     }
 
     /// The first result of a statement (its own, or the connection's closing), handed to its waiter once.

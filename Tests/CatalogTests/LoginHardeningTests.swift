@@ -105,15 +105,19 @@ struct LoginHardeningTests {
         #expect(throttle.count == 1)
     }
 
+    /// Two failures per user name, three per address; refusal periods long enough that none ends while a test's
+    /// logins cross a loaded machine.
+    static let twoPerUserThreePerAddress = LoginConfiguration(
+        maxFailures: 2,
+        maxFailuresPerAddress: 3,
+        windowSeconds: 60,
+        backoffSeconds: 60,
+        maxBackoffSeconds: 60
+    )
+
     @Test(arguments: Backend.allCases)
     func throttlingOneUserOrAddressDoesNotBlockAnotherUserOrAddress(_ backend: Backend) async throws {
-        let logins = LoginConfiguration(
-            maxFailures: 2,
-            maxFailuresPerAddress: 3,
-            windowSeconds: 60,
-            backoffSeconds: 60,
-            maxBackoffSeconds: 60
-        )
+        let logins = Self.twoPerUserThreePerAddress
         try await TestCatalog.with(backend, configuration: Self.configuration(logins)) { catalog in
             for _ in 0..<2 {
                 await expectCatalogError(.session) { try await Self.login(catalog, "alice", "wrong", from: "10.0.0.1") }
@@ -245,14 +249,7 @@ struct LoginHardeningTests {
     @Test(arguments: Backend.allCases)
     func theClientAddressReachesLoginOverHTTPAndMetricsCountFailuresAndRefusals(_ backend: Backend) async throws {
         let registry = PrometheusCollectorRegistry()
-        // Refusal periods long enough that none ends while the test's logins cross a loaded machine.
-        let logins = LoginConfiguration(
-            maxFailures: 2,
-            maxFailuresPerAddress: 3,
-            windowSeconds: 60,
-            backoffSeconds: 60,
-            maxBackoffSeconds: 60
-        )
+        let logins = Self.twoPerUserThreePerAddress
         // The catalog's counters go to this test's registry, which its server's /metrics shows.
         try await withMetricsFactory(PrometheusMetricsFactory(registry: registry)) {
             try await TestCatalog.with(backend, configuration: Self.configuration(logins)) { catalog in

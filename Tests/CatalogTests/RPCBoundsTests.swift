@@ -80,20 +80,22 @@ struct RPCBoundsTests {
         }
     }
 
+    /// Logs in as root and creates 60 facilities of about 130 bytes of JSON each: more than a 4 KiB reply holds.
+    static func sixtyFacilities(_ catalog: Catalog) async throws -> String {
+        let root = try await Self.root(catalog)
+        let facilities: [JSON] = (0..<60).map { i in
+            ["Facility": ["name": .string("facility-\(i)"), "fullName": .string(String(repeating: "x", count: 100))]]
+        }
+        _ = try await catalog.createMany(sessionId: root, entities: facilities)
+        return root
+    }
+
     @Test(arguments: Backend.allCases)
     func aResultTooLargeForTheReplyIsAnErrorWhileASmallerPageIsAnswered(_ backend: Backend) async throws {
         let limit = 4096
         let configuration = ServerConfiguration(rpcLimits: RPCLimits(maximumReplyBytes: limit))
         try await TestServer.with(backend, configuration) { catalog, client in
-            let root = try await Self.root(catalog)
-            let facilities: [JSON] = (0..<60).map { i in
-                [
-                    "Facility": [
-                        "name": .string("facility-\(i)"), "fullName": .string(String(repeating: "x", count: 100)),
-                    ]
-                ]
-            }
-            _ = try await catalog.createMany(sessionId: root, entities: facilities)
+            let root = try await Self.sixtyFacilities(catalog)
             let session = JSON.string(root)
 
             let all = Self.request(7, "search", ["sessionId": session, "query": "SELECT f FROM Facility f"])
@@ -122,15 +124,7 @@ struct RPCBoundsTests {
         let limit = 4096
         let configuration = ServerConfiguration(rpcLimits: RPCLimits(maximumReplyBytes: limit))
         try await TestServer.with(backend, configuration) { catalog, client in
-            let root = try await Self.root(catalog)
-            let facilities: [JSON] = (0..<60).map { i in
-                [
-                    "Facility": [
-                        "name": .string("facility-\(i)"), "fullName": .string(String(repeating: "x", count: 100)),
-                    ]
-                ]
-            }
-            _ = try await catalog.createMany(sessionId: root, entities: facilities)
+            let root = try await Self.sixtyFacilities(catalog)
             let session = JSON.string(root)
             let batch: JSON = [
                 Self.request(1, "search", ["sessionId": session, "query": "SELECT COUNT(f) FROM Facility f"]),
