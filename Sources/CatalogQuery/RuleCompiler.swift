@@ -11,10 +11,12 @@ public struct CompiledRule: Sendable {
     public let attribute: String?
     /// True when the rule admits every object of its entity (`Dataset`, `SELECT ds FROM Dataset ds`).
     public let isUnrestricted: Bool
-    /// True when the rule joins no other table to the row (`SELECT i FROM Investigation i WHERE i.releaseDate <
-    /// CURRENT_TIMESTAMP`): usually the cheapest condition, so it is tested first.
+    /// True when the condition joins no other table to the row it tests (`SELECT i FROM Investigation i WHERE
+    /// i.releaseDate < CURRENT_TIMESTAMP`): usually the cheapest condition, so it is tested first.
     public let isOnRowAlone: Bool
-    /// The condition, with a slot for the tested row's alias.
+    /// The many-to-one steps from the tested row to the object `condition` is about; nil when it is about the row.
+    let chain: RuleChain?
+    /// The condition, with a slot for the alias of the row it tests (the chain's last object, if any).
     let condition: SQLFragment
 
     /// Stands for the tested row's alias while the rule compiles; then marked as a slot.
@@ -28,20 +30,65 @@ public struct CompiledRule: Sendable {
     /// nothing else is joined. The planner can then test each row by index or hash the subquery once, whichever
     /// is cheaper; an `IN (SELECT id ...)` per rule forces the second.
     public func condition(alias: String, userName: String) -> SQLFragment {
-        condition.filling(rowAlias: alias, userName: userName)
+        Self.anyAdmits([self], alias: alias, userName: userName)
     }
 
     /// The condition that any of `rules` admits the row of `alias`: the rules that read only the row first.
+    ///
+    /// Rules that reach the same object through the same many-to-one steps (every Datafile rule of a facility's
+    /// rule set is about `df.dataset.investigation`) share one `EXISTS` over those steps, their conditions on the
+    /// object inside it: `EXISTS (SELECT 1 FROM dataset c1 JOIN investigation c2 ON ... WHERE c1.id =
+    /// row.dataset_id AND (c2.releaseDate < ... OR EXISTS (member) OR ...))`. The planner then reaches the
+    /// investigation once for all of a dataset's datafiles, and hashes each rule's investigations (a member's
+    /// few) instead of every dataset or datafile under them, as hand-written SQL would. When that is the only
+    /// condition, PostgreSQL turns it into a join.
     public static func anyAdmits(_ rules: [CompiledRule], alias: String, userName: String) -> SQLFragment {
-        let ordered = rules.filter(\.isOnRowAlone) + rules.filter { !$0.isOnRowAlone }
+        var direct: [CompiledRule] = []
+        var chained: [(chain: RuleChain, rules: [CompiledRule])] = []
+        for rule in rules {
+            guard let chain = rule.chain else {
+                direct.append(rule)
+                continue
+            }
+            if let index = chained.firstIndex(where: { $0.chain.key == chain.key }) {
+                chained[index].rules.append(rule)
+            } else {
+                chained.append((chain, [rule]))
+            }
+        }
+        var terms = cheapestFirst(direct).map { $0.condition.filling(rowAlias: alias, userName: userName) }
+        for (chain, rules) in chained {
+            var term = chain.opening.filling(rowAlias: alias, userName: userName)
+            term.append("(")
+            for (index, rule) in cheapestFirst(rules).enumerated() {
+                if index > 0 { term.append(" OR ") }
+                term.append(rule.condition.filling(rowAlias: chain.anchorAlias, userName: userName))
+            }
+            term.append("))")
+            terms.append(term)
+        }
         var sql = SQLFragment("(")
-        for (index, rule) in ordered.enumerated() {
+        for (index, term) in terms.enumerated() {
             if index > 0 { sql.append(" OR ") }
-            sql.append(rule.condition(alias: alias, userName: userName))
+            sql.append(term)
         }
         sql.append(")")
         return sql
     }
+
+    private static func cheapestFirst(_ rules: [CompiledRule]) -> [CompiledRule] {
+        rules.filter(\.isOnRowAlone) + rules.filter { !$0.isOnRowAlone }
+    }
+}
+
+/// The many-to-one steps from a rule's tested row to the object its condition is about (`df.dataset.investigation`),
+/// written as the opening of an `EXISTS` that reaches that object as `anchorAlias`.
+struct RuleChain: Sendable {
+    /// The same for every rule that takes the same steps from the same entity.
+    let key: String
+    /// `EXISTS (SELECT 1 FROM t1 c1 JOIN t2 c2 ON ... WHERE c1.id = <row>.fk AND `, with a slot for the row.
+    let opening: SQLFragment
+    let anchorAlias: String
 }
 
 extension QueryCompiler {
@@ -73,7 +120,18 @@ extension QueryCompiler {
         ruleSyntax.select = [selected]
         ruleSyntax.orderBy = []
         ruleSyntax.distinct = false
-        let (entity, condition, isOnRowAlone) = try compileRuleCondition(ruleSyntax)
+        let entity: EntityDefinition
+        let condition: SQLFragment
+        let isOnRowAlone: Bool
+        let chain: RuleChain?
+        if let (steps, anchorSyntax) = factorChain(ruleSyntax) {
+            entity = steps.first!.from
+            (_, condition, isOnRowAlone) = try compileRuleCondition(anchorSyntax)
+            chain = ruleChain(steps)
+        } else {
+            (entity, condition, isOnRowAlone) = try compileRuleCondition(ruleSyntax)
+            chain = nil
+        }
         // Unrestricted only when the rule selects the bare variable of its one entity with no condition:
         // `SELECT df.dataset FROM Datafile df` admits only datasets that have a datafile.
         var isUnrestricted = false
@@ -88,8 +146,128 @@ extension QueryCompiler {
             attribute: attribute,
             isUnrestricted: isUnrestricted,
             isOnRowAlone: isOnRowAlone,
+            chain: chain,
             condition: condition.markingRowAlias(CompiledRule.rowAlias)
         )
+    }
+
+    /// One many-to-one step of a rule's chain: from an entity along a reference to the entity it names.
+    struct ChainStep {
+        let from: EntityDefinition
+        let field: Field
+        let to: EntityDefinition
+    }
+
+    /// A rule that selects its first variable and joins, first, along many-to-one references from it (`SELECT df
+    /// FROM Datafile df JOIN df.dataset ds JOIN ds.investigation i JOIN i.investigationUsers iu ... WHERE ...`),
+    /// as those steps and the rule about the last object they reach (`SELECT i FROM Investigation i JOIN
+    /// i.investigationUsers iu ... WHERE ...`). The steps go as far as nothing after them names a variable they
+    /// pass; nil when there is no such step.
+    func factorChain(_ syntax: QuerySyntax) -> ([ChainStep], QuerySyntax)? {
+        guard case .path(let selected, _) = syntax.select.first, selected.count == 1,
+            case .entity(let name, let first, _) = syntax.from.first, Scope.key(first) == Scope.key(selected[0]),
+            var current = model.entity(named: name)
+        else { return nil }
+        var passed: Set<String> = []
+        var anchorVariable = Scope.key(first)
+        var steps: [ChainStep] = []
+        var index = 1
+        while index < syntax.from.count, case .join(let path, let variable, .inner, _) = syntax.from[index],
+            path.count == 2, Scope.key(path[0]) == anchorVariable, let field = current.field(named: path[1]),
+            case .one(let target) = field.kind, field.column != nil, let next = model.entity(named: target)
+        {
+            let beyond = passed.union([anchorVariable])
+            let rest = Array(syntax.from[(index + 1)...])
+            if Self.names(beyond, in: rest, [syntax.whereClause].compactMap { $0 }) { break }
+            passed = beyond
+            anchorVariable = Scope.key(variable)
+            steps.append(ChainStep(from: current, field: field, to: next))
+            current = next
+            index += 1
+        }
+        guard !steps.isEmpty, case .join(_, let variable, _, let position) = syntax.from[index - 1] else { return nil }
+        var anchor = syntax
+        anchor.select = [.path([variable], position: position)]
+        anchor.from =
+            [.entity(name: current.name, variable: variable, position: position)]
+            + syntax.from[index...]
+        return (steps, anchor)
+    }
+
+    /// The chain's `EXISTS` opening, its objects aliased `c1`, `c2`, ... (rules' own aliases start with `r`, a
+    /// query's with `t`).
+    func ruleChain(_ steps: [ChainStep]) -> RuleChain {
+        func q(_ name: String) -> String { dialect.quote(name) }
+        let row = CompiledRule.rowAlias
+        var text = "EXISTS (SELECT 1 FROM "
+        for (index, step) in steps.enumerated() {
+            let alias = "c\(index + 1)"
+            if index == 0 {
+                text += "\(q(step.to.table)) \(alias)"
+            } else {
+                text += " JOIN \(q(step.to.table)) \(alias) ON \(alias).\(q("id")) = c\(index).\(q(step.field.column!))"
+            }
+        }
+        text += " WHERE c1.\(q("id")) = \(row).\(q(steps[0].field.column!)) AND "
+        let key = steps.map { $0.from.name + "." + $0.field.name }.joined(separator: "/")
+        return RuleChain(
+            key: key,
+            opening: SQLFragment(text).markingRowAlias(row),
+            anchorAlias: "c\(steps.count)"
+        )
+    }
+
+    /// Whether any of `variables` (`Scope.key`s) is named in `from` or `expressions`, subqueries included. A
+    /// subquery's own variable of the same name counts too: the answer errs towards yes.
+    static func names(_ variables: Set<String>, in from: [FromItem], _ expressions: [Expression]) -> Bool {
+        func named(_ path: [String]) -> Bool { path.first.map { variables.contains(Scope.key($0)) } ?? false }
+        var work = expressions
+        var queries: [QuerySyntax] = []
+        var froms = [from]
+        while true {
+            for items in froms {
+                for case .join(let path, _, _, _) in items where named(path) { return true }
+            }
+            froms = []
+            for query in queries {
+                froms.append(query.from)
+                work += query.select + query.groupBy + query.orderBy.map(\.0)
+                work += [query.whereClause, query.having].compactMap { $0 }
+            }
+            queries = []
+            guard let expression = work.popLast() else {
+                if froms.isEmpty { return false }
+                continue
+            }
+            switch expression {
+            case .path(let path, _), .isEmpty(let path, _, _):
+                if named(path) { return true }
+            case .literal, .parameter:
+                break
+            case .unary(_, let a, _), .not(let a, _), .isNull(let a, _, _), .aggregate(_, let a, _, _):
+                work.append(a)
+            case .binary(_, let a, let b, _):
+                work += [a, b]
+            case .and(let terms), .or(let terms), .function(_, let terms, _):
+                work += terms
+            case .between(let a, let b, let c, _, _):
+                work += [a, b, c]
+            case .like(let a, let b, let escape, _, _):
+                work += [a, b] + [escape].compactMap { $0 }
+            case .inList(let a, let list, _, _):
+                work += [a] + list
+            case .inQuery(let a, let query, _, _), .quantified(_, let a, _, let query, _):
+                work.append(a)
+                queries.append(query)
+            case .memberOf(let a, let path, _, _):
+                if named(path) { return true }
+                work.append(a)
+            case .exists(let query, _, _), .subquery(let query, _):
+                queries.append(query)
+            case .trim(_, let character, let a, _):
+                work += [character, a].compactMap { $0 }
+            }
+        }
     }
 
     /// The rule's condition on `CompiledRule.rowAlias`, its entity, and whether it reads only that row.

@@ -87,8 +87,9 @@ public struct DatabaseLimits: Sendable, Equatable {
     public var statementTimeout: Duration
     /// The longest a call waits for a free connection before it fails as busy (or unavailable).
     public var maximumWait: Duration
-    /// How many calls of one (non-root) user may use the database at once; a call past it fails at once. Zero: no
-    /// limit. The catalog enforces it, below the database's `connectionCount` so that others keep room.
+    /// How many calls of one (non-root) user may use the database at once; a call past it waits its turn, at most
+    /// `maximumWait`. Zero: no limit. The catalog enforces it, below the database's `connectionCount` so that
+    /// others keep room.
     public var queriesPerUser: Int
 
     public init(statementTimeout: Duration = .seconds(30), maximumWait: Duration = .seconds(2), queriesPerUser: Int = 4)

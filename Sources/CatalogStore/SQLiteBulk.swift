@@ -43,21 +43,6 @@ extension SQLiteDatabase {
     }
 }
 
-extension SQLiteDatabase {
-    /// Runs `body` holding the lock that keeps other writers out.
-    func holdingWriteLock<T: Sendable>(_ body: () async throws(DatabaseError) -> T) async throws(DatabaseError) -> T {
-        await writeLock.lock()
-        do {
-            let result = try await body()
-            await writeLock.unlock()
-            return result
-        } catch {
-            await writeLock.unlock()
-            throw error
-        }
-    }
-}
-
 extension SQLiteTransactionConnection {
     func reserveIds(in table: String, count: Int) async throws(DatabaseError) -> [Int64] {
         try await database.run { db in try SQLiteDatabase.reserveIds(db, in: table, count: count) }
@@ -72,19 +57,15 @@ extension SQLiteTransactionConnection {
 
 extension SQLiteAutocommitConnection {
     func reserveIds(in table: String, count: Int) async throws(DatabaseError) -> [Int64] {
-        try await database.holdingWriteLock { () async throws(DatabaseError) in
-            try await database.run { db in try SQLiteDatabase.reserveIds(db, in: table, count: count) }
-        }
+        try await database.write { db in try SQLiteDatabase.reserveIds(db, in: table, count: count) }
     }
 
     /// Outside a transaction the rows are written in one, so that a failure leaves none of them.
     func bulkInsert(into table: String, columns: [String], rows: [[SQLValue]]) async throws(DatabaseError) {
-        try await database.holdingWriteLock { () async throws(DatabaseError) in
-            try await database.run { db in
-                try db.inTransaction {
-                    try SQLiteDatabase.bulkInsert(db, into: table, columns: columns, rows: rows)
-                    return .commit
-                }
+        try await database.write { db in
+            try db.inTransaction {
+                try SQLiteDatabase.bulkInsert(db, into: table, columns: columns, rows: rows)
+                return .commit
             }
         }
     }

@@ -13,21 +13,31 @@ import Logging
 /// the pool's reader connections.
 ///
 /// A statement is stopped by SQLite's progress handler once it has run for `limits.statementTimeout`, and by
-/// `sqlite3_interrupt` (through GRDB) when its task is cancelled.
+/// `sqlite3_interrupt` (through GRDB) when its task is cancelled. A call waits for the writer (held by a
+/// transaction) or for one of the reader connections at most `limits.maximumWait`, in the order calls came, and
+/// then fails as `busy`, as it would with PostgreSQL's pool; so does a write while another process holds the file's
+/// write lock.
 public final class SQLiteDatabase: Database {
     public let dialect = SQLDialect.sqlite
     public let limits: DatabaseLimits
     public let connectionCount = 8
     let writer: any DatabaseWriter
-    let writeLock = AsyncLock()
+    /// One turn for the writer connection, `connectionCount` for the readers.
+    let turns: Turnstile<Access>
     let logger: Logger
+
+    /// The connections a call waits its turn for.
+    enum Access: Hashable, Sendable {
+        case write
+        case read
+    }
 
     /// Opens (creating if needed) the database file at `path`; `:memory:` opens a private in-memory database.
     public init(path: String, limits: DatabaseLimits = DatabaseLimits(), logger: Logger) throws {
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(max(1, Double(limits.maximumWait.components.seconds)))
         configuration.maximumReaderCount = connectionCount
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -36,6 +46,8 @@ public final class SQLiteDatabase: Database {
         }
         self.logger = logger
         self.limits = limits
+        let readers = connectionCount
+        turns = Turnstile(permits: { $0 == .write ? 1 : readers })
         do {
             if path == ":memory:" || path.isEmpty {
                 writer = try DatabaseQueue(configuration: configuration)
@@ -58,17 +70,17 @@ public final class SQLiteDatabase: Database {
     public func withTransaction<R: Sendable>(
         _ body: @Sendable (any DatabaseConnection) async throws -> R
     ) async throws -> R {
-        await writeLock.lock()
+        try await enter(.write, waitingAtMost: limits.maximumWait)
         do {
             try await run { db in try db.execute(sql: "BEGIN IMMEDIATE") }
         } catch {
-            await writeLock.unlock()
+            turns.leave(.write)
             throw error
         }
         do {
             let result = try await body(SQLiteTransactionConnection(database: self))
             try await run { db in try db.execute(sql: "COMMIT") }
-            await writeLock.unlock()
+            turns.leave(.write)
             return result
         } catch {
             // A task that is cancelled can run no more statements through GRDB: the rollback gets a task of its own.
@@ -83,13 +95,37 @@ public final class SQLiteDatabase: Database {
             } catch {
                 logger.error("rollback failed: \(error)")
             }
-            await writeLock.unlock()
+            turns.leave(.write)
             throw error
         }
     }
 
     public func checkHealth() async throws(DatabaseError) {
-        _ = try await read { db in try SQLiteDatabase.rows(db, SQLStatement(.sqlite, "SELECT 1")) }
+        let wait = min(limits.maximumWait, .seconds(1))
+        _ = try await read(waitingAtMost: wait) { db in try SQLiteDatabase.rows(db, SQLStatement(.sqlite, "SELECT 1")) }
+    }
+
+    /// Takes a turn at the writer or at a reader, waiting at most `wait`.
+    func enter(_ access: Access, waitingAtMost wait: Duration) async throws(DatabaseError) {
+        do {
+            try await turns.enter(access, waitingAtMost: wait)
+        } catch .cancelled {
+            throw DatabaseError(.cancelled, "the call was cancelled while it waited for a connection")
+        } catch {
+            throw DatabaseError(
+                .busy,
+                access == .write
+                    ? "the writer connection stayed in use for \(wait)"
+                    : "all \(connectionCount) reader connections stayed in use for \(wait)"
+            )
+        }
+    }
+
+    /// One statement outside a transaction on the writer connection, in a turn of its own.
+    func write<T: Sendable>(_ work: @Sendable @escaping (GRDB.Database) throws -> T) async throws(DatabaseError) -> T {
+        try await enter(.write, waitingAtMost: limits.maximumWait)
+        defer { turns.leave(.write) }
+        return try await run(work)
     }
 
     public func close() async {
@@ -110,8 +146,13 @@ public final class SQLiteDatabase: Database {
         }
     }
 
-    /// One access to a reader connection, stopped after the statement timeout.
-    func read<T: Sendable>(_ work: @Sendable @escaping (GRDB.Database) throws -> T) async throws(DatabaseError) -> T {
+    /// One access to a reader connection, in a turn, stopped after the statement timeout.
+    func read<T: Sendable>(
+        waitingAtMost wait: Duration? = nil,
+        _ work: @Sendable @escaping (GRDB.Database) throws -> T
+    ) async throws(DatabaseError) -> T {
+        try await enter(.read, waitingAtMost: wait ?? limits.maximumWait)
+        defer { turns.leave(.read) }
         let timeout = StatementDeadline.nanoseconds(of: limits.statementTimeout)
         do {
             return try await writer.read { db in try StatementDeadline.run(db, timeout, work) }
@@ -212,7 +253,9 @@ public final class SQLiteDatabase: Database {
             return DatabaseError(.foreignKeyViolation(constraint: nil), message)
         case .SQLITE_CONSTRAINT_NOTNULL:
             return DatabaseError(.notNullViolation(column: nil), message)
-        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL:
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return DatabaseError(.busy, "another connection holds the database file's lock: \(message)")
+        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL:
             return DatabaseError(.unavailable, message)
         case .SQLITE_TOOBIG:
             return DatabaseError(.limitExceeded, "SQLite: \(message)")
@@ -284,52 +327,15 @@ struct SQLiteAutocommitConnection: DatabaseConnection {
         if Self.isRead(statement) {
             return try await database.read { db in try SQLiteDatabase.rows(db, statement) }
         }
-        await database.writeLock.lock()
-        do {
-            let rows = try await database.run { db in try SQLiteDatabase.rows(db, statement) }
-            await database.writeLock.unlock()
-            return rows
-        } catch {
-            await database.writeLock.unlock()
-            throw error
-        }
+        return try await database.write { db in try SQLiteDatabase.rows(db, statement) }
     }
 
     func execute(_ statement: SQLStatement) async throws(DatabaseError) {
-        await database.writeLock.lock()
-        do {
-            try await database.run { db in try SQLiteDatabase.execute(db, statement) }
-            await database.writeLock.unlock()
-        } catch {
-            await database.writeLock.unlock()
-            throw error
-        }
+        try await database.write { db in try SQLiteDatabase.execute(db, statement) }
     }
 
     static func isRead(_ statement: SQLStatement) -> Bool {
         let head = statement.text.prefix(8).uppercased()
         return head.hasPrefix("SELECT") || head.hasPrefix("WITH")
-    }
-}
-
-/// A first-in first-out lock for async code.
-actor AsyncLock {
-    private var isLocked = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func lock() async {
-        if !isLocked {
-            isLocked = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func unlock() {
-        if waiters.isEmpty {
-            isLocked = false
-        } else {
-            waiters.removeFirst().resume()
-        }
     }
 }

@@ -46,8 +46,11 @@ struct CompiledSQLTests {
                 + "JOIN iu.user u WHERE u.name = :user"
         )
         let condition = member.condition(alias: "t7", userName: "simple/alice").statement(.postgresql)
-        #expect(condition.text.hasPrefix("EXISTS (SELECT 1 FROM "), "\(condition.text)")
-        #expect(Self.tables(in: condition.text) == ["dataset", "investigation_user", "user"], "\(condition.text)")
+        #expect(condition.text.hasPrefix("(EXISTS (SELECT 1 FROM "), "\(condition.text)")
+        #expect(
+            Self.tables(in: condition.text) == ["dataset", "investigation", "investigation_user", "user"],
+            "\(condition.text)"
+        )
         #expect(condition.text.contains("= t7.\"dataset_id\""), "\(condition.text)")
         #expect(condition.binds == [.text("simple/alice")])
         #expect(!member.isOnRowAlone)
@@ -56,7 +59,7 @@ struct CompiledSQLTests {
             "SELECT i FROM Investigation i WHERE i.releaseDate < CURRENT_TIMESTAMP"
         )
         let releasedSQL = released.condition(alias: "t2", userName: "x").statement(.postgresql).text
-        #expect(releasedSQL == "((t2.\"release_date\" < CURRENT_TIMESTAMP))")
+        #expect(releasedSQL == "(((t2.\"release_date\" < CURRENT_TIMESTAMP)))")
         #expect(released.isOnRowAlone)
 
         // Selecting another variable than the first: the rule's query correlated with the row by id.
@@ -75,5 +78,31 @@ struct CompiledSQLTests {
         ].map { try Self.compiler.compileRule($0) }
         let text = CompiledRule.anyAdmits(rules, alias: "t0", userName: "u").statement(.postgresql).text
         #expect(text.hasPrefix("(((t0.\"release_date\" < CURRENT_TIMESTAMP)) OR EXISTS ("), "\(text)")
+    }
+
+    @Test func rulesThroughTheSameReferencesShareOneExists() throws {
+        let member =
+            "SELECT df FROM Datafile df JOIN df.dataset ds JOIN ds.investigation i JOIN i.investigationUsers iu "
+            + "JOIN iu.user u WHERE u.name = :user"
+        let rules = try [
+            member,
+            "SELECT df FROM Datafile df JOIN df.dataset ds JOIN ds.investigation i WHERE i.releaseDate < CURRENT_TIMESTAMP",
+            // Names the dataset after the join to the investigation: its steps stop at the dataset.
+            member + " AND ds.complete = FALSE",
+            // An outer join is not a step: the row's reference may be null.
+            "SELECT df FROM Datafile df LEFT JOIN df.datafileFormat f WHERE f.name = 'nexus'",
+        ].map { try Self.compiler.compileRule($0) }
+        let text = CompiledRule.anyAdmits(rules, alias: "t0", userName: "u").statement(.postgresql).text
+        let investigationChain =
+            "EXISTS (SELECT 1 FROM \"dataset\" c1 JOIN \"investigation\" c2 ON c2.\"id\" = c1.\"investigation_id\" "
+            + "WHERE c1.\"id\" = t0.\"dataset_id\" AND (((c2.\"release_date\" < CURRENT_TIMESTAMP)) OR EXISTS ("
+        #expect(text.contains(investigationChain), "\(text)")
+        #expect(text.components(separatedBy: "FROM \"investigation\"").count == 1, "one chain through it: \(text)")
+        #expect(
+            text.contains("EXISTS (SELECT 1 FROM \"dataset\" c1 WHERE c1.\"id\" = t0.\"dataset_id\" AND ("),
+            "\(text)"
+        )
+        #expect(!text.contains("\"datafile_format\" c1"), "\(text)")
+        #expect(text.hasPrefix("(EXISTS (SELECT 1 FROM \"datafile\" "), "the outer-join rule, untouched: \(text)")
     }
 }

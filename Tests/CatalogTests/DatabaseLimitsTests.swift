@@ -1,7 +1,6 @@
 import CatalogRPC
 import CatalogSQL
 import CatalogServer
-import CatalogStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -10,6 +9,7 @@ import Synchronization
 import Testing
 
 @testable import Catalog
+@testable import CatalogStore
 
 #if canImport(Glibc)
 import Glibc
@@ -256,6 +256,95 @@ struct DatabaseLimitsTests {
             for holder in holders { try await holder.value }
             let (after, _) = try await Self.health(catalog)
             #expect(after == .ok)
+        }
+    }
+
+    /// A read that runs until its task is cancelled (or the statement timeout stops it).
+    static let endlessSQLiteRead = SQLStatement(
+        .sqlite,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    )
+
+    @Test("SQLite's readers, saturated, fail fast as busy, and /health says so")
+    func saturatedSQLiteReadersFailFastAsBusy() async throws {
+        let limits = DatabaseLimits(maximumWait: .milliseconds(300))
+        try await TestCatalog.withFreshDatabase(.sqlite, limits: limits) { database in
+            let readers = (0..<database.connectionCount).map { _ in
+                Task {
+                    try await database.withConnection { connection in
+                        _ = try await connection.query(Self.endlessSQLiteRead)
+                    }
+                }
+            }
+            let sqlite = try #require(database as? SQLiteDatabase)
+            try await eventually("every reader is in use") { sqlite.turns.holding(.read) == database.connectionCount }
+
+            let started = ContinuousClock.now
+            do {
+                _ = try await database.withConnection { connection in
+                    try await connection.query(SQLStatement(.sqlite, "SELECT 1"))
+                }
+                Issue.record("a read ran while every reader was in use")
+            } catch let error as DatabaseError {
+                #expect(error.kind == .busy, "\(error)")
+            }
+            #expect(started.duration(to: .now) < .seconds(3))
+
+            let catalog = Catalog(
+                database: database,
+                configuration: TestCatalog.configuration,
+                logger: TestCatalog.logger
+            )
+            let (status, body) = try await Self.health(catalog)
+            #expect(status == .serviceUnavailable)
+            #expect(body?["status"] == "database busy")
+
+            for reader in readers { reader.cancel() }
+            for reader in readers { _ = await reader.result }
+            let (after, _) = try await Self.health(catalog)
+            #expect(after == .ok)
+        }
+    }
+
+    @Test("a write waits for SQLite's writer at most the maximum wait, and reads go on meanwhile")
+    func aWriteWaitsForTheSQLiteWriterAtMostTheMaximumWait() async throws {
+        let limits = DatabaseLimits(maximumWait: .milliseconds(300))
+        try await TestCatalog.with(.sqlite, configuration: Self.configuration(limits)) { catalog in
+            let database = catalog.database
+            let f = try await Fixture.make(catalog)
+            let count = "SELECT COUNT(df) FROM Datafile df"
+            let before = try await catalog.search(sessionId: f.root, query: count)[0]?.int64Value
+            let release = Latch()
+            let entered = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await database.withTransaction { _ in
+                    entered.continuation.yield()
+                    await release.wait()
+                }
+            }
+            var arrivals = entered.stream.makeAsyncIterator()
+            await arrivals.next()
+
+            let started = ContinuousClock.now
+            do {
+                _ = try await catalog.create(sessionId: f.root, entity: JSON.datafile("late", dataset: f.dataset))
+                Issue.record("a write ran while a transaction held the writer")
+            } catch let error as CatalogError {
+                #expect(error.type == .internal)
+                #expect(error.message.contains("busy"), "\(error.message)")
+            }
+            #expect(started.duration(to: .now) < .seconds(3))
+            let during = try await catalog.search(sessionId: f.root, query: count)[0]?.int64Value
+            #expect(during == before, "reads go on while the writer is held")
+
+            release.open()
+            try await holder.value
+            _ = try await catalog.create(sessionId: f.root, entity: JSON.datafile("late", dataset: f.dataset))
+            let after = try await catalog.search(
+                sessionId: f.root,
+                query: "SELECT COUNT(df) FROM Datafile df WHERE df.name = 'late'"
+            )
+            #expect(after[0]?.int64Value == 1)
         }
     }
 

@@ -578,7 +578,7 @@ func authorizationBenchmark(
     print("")
     print(
         pad("browse step", 30) + padLeft("authorized q/s", 16) + padLeft("root q/s", 11) + padLeft("hand q/s", 11)
-            + padLeft("auth/root time", 16) + padLeft("auth/hand q/s", 15)
+            + padLeft("auth/root time", 16) + padLeft("auth/hand q/s", 15) + padLeft("hand/root time", 15)
     )
     for (query, rates) in results {
         print(
@@ -587,12 +587,14 @@ func authorizationBenchmark(
                 + padLeft(String(format: "%.1f", rates[2]), 11)
                 + padLeft(String(format: "%.2f", rates[1] / rates[0]), 16)
                 + padLeft(String(format: "%.2f", rates[0] / rates[2]), 15)
+                + padLeft(String(format: "%.2f", rates[1] / rates[2]), 15)
         )
     }
     let browsing = results.filter { !$0.query.isCatalogWide }.map { $0.rates[1] / $0.rates[0] }
     print(
-        "(sequential, one task; auth/root time = authorized time per query / root's, target <= 2.0; "
-            + "auth/hand q/s = authorized throughput / hand-written's)"
+        "(sequential, one task; auth/root time = authorized time per query / root's, target <= 1.5; "
+            + "auth/hand q/s = authorized throughput / hand-written's; hand/root time = the hand-written SQL's time "
+            + "per query / root's, what the member's SQL cannot beat)"
     )
     print(
         "* catalog-wide: root reads all \(shape.investigations) investigations, the member those they may read; the "
@@ -600,6 +602,6 @@ func authorizationBenchmark(
     )
     print(
         String(format: "the member's browsing: largest auth/root time %.2f, ", browsing.max() ?? 0)
-            + ((browsing.max() ?? .infinity) <= 2.0 ? "within" : "over") + " the target of 2.0"
+            + ((browsing.max() ?? .infinity) <= 1.5 ? "within" : "over") + " the target of 1.5"
     )
 }
