@@ -808,9 +808,14 @@ final class CompilationContext {
                 }
                 full.append(step)
                 entity = model.entity(named: target)!
-            }
-            guard seen.insert(full).inserted else {
-                throw QueryError("INCLUDE path '\(path.joined(separator: "."))' is redundant", at: position)
+                // Each step from an object along a relation is named once, as ICAT requires: `inv.a, inv.a.b`
+                // names `inv.a` twice (`inv.a a, a.b` is the way to go further).
+                guard seen.insert(full).inserted else {
+                    throw QueryError(
+                        "INCLUDE path '\(path.joined(separator: "."))' is redundant: it names the step '\(step)' a second time",
+                        at: position
+                    )
+                }
             }
             tree.insert(full)
             if let newVariable {

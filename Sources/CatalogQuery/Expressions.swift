@@ -390,14 +390,24 @@ extension CompilationContext {
         return SQLTimestamp.parse(trimmed)
     }
 
-    /// A string literal compared with a date becomes a timestamp; compared with an enumeration it must be one of
-    /// its values.
+    /// `yyyy-mm-dd` as the start of that day (UTC), as ICAT's clients write dates (python-icat's
+    /// `o.datafileCreateTime >= '2012-01-01'`).
+    static func midnight(_ text: String) -> Date? {
+        guard text.utf8.count == 10 else { return nil }
+        return SQLTimestamp.parse(text + " 00:00:00")
+    }
+
+    /// A string literal compared with a date becomes a timestamp (a date alone its midnight); compared with an
+    /// enumeration it must be one of its values.
     func coerce(_ compiled: Compiled, to other: ExpressionType, at position: Int) throws(QueryError) -> Compiled {
         guard case .untypedString(let text) = compiled.type else { return compiled }
         switch other {
         case .value(.attribute(.date)), .value(.timestamp):
-            guard let date = SQLTimestamp.parse(text) else {
-                throw QueryError("'\(text)' is not a timestamp; write {ts yyyy-mm-dd hh:mm:ss}", at: position)
+            guard let date = SQLTimestamp.parse(text) ?? Self.midnight(text) else {
+                throw QueryError(
+                    "'\(text)' is not a timestamp; write 'yyyy-mm-dd', 'yyyy-mm-dd hh:mm:ss' or {ts yyyy-mm-dd hh:mm:ss}",
+                    at: position
+                )
             }
             var sql = SQLFragment()
             sql.bind(.timestamp(date))

@@ -343,14 +343,24 @@ public struct Parser {
         if accept(keyword: "INCLUDE") { query.include = try parseInclude(concise: true) }
         var conditions: [Expression] = []
         if isSymbol("[") { conditions.append(try parseBracketCondition(variable: main)) }
-        var related = 1
+        // One variable per entity name, as in ICAT: an entity named again in the chain is the same object, so
+        // `COUNT(Datafile) <-> Dataset [id = 5] <-> Datafile [datafileFormat.name = 'x']` counts dataset 5's
+        // datafiles of that format.
+        var variables = [target[0]: main]
         while isSymbol("<->") {
             advance()
             let (name, namePosition) = try expectName("an entity name after <->")
             guard name.count == 1 else { throw QueryError("<-> must be followed by an entity name", at: namePosition) }
-            let variable = "$\(related)"
-            related += 1
-            query.from.append(.join(path: ["<->", name[0]], variable: variable, kind: .inner, position: namePosition))
+            let variable: String
+            if let known = variables[name[0]] {
+                variable = known
+            } else {
+                variable = "$\(variables.count)"
+                variables[name[0]] = variable
+                query.from.append(
+                    .join(path: ["<->", name[0]], variable: variable, kind: .inner, position: namePosition)
+                )
+            }
             if isSymbol("[") { conditions.append(try parseBracketCondition(variable: variable)) }
         }
         query.whereClause = conditions.count > 1 ? .and(conditions) : conditions.first
