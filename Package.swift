@@ -158,6 +158,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CatalogQueryTests",
+            dependencies: ["CatalogQuery", "CatalogSQL", "CatalogSchema"]
+        ),
+        .testTarget(
             name: "CatalogTests",
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",

@@ -8,7 +8,9 @@ import Testing
 /// a QueryError, on both dialects.
 @Suite("Query fuzzer findings")
 struct QueryFuzzRegressionTests {
-    static let directory = ModelTests.repository.appendingPathComponent("Tools/QueryFuzzer/crashes-found")
+    static let directory = QueryCorpusCompilationTests.repository.appendingPathComponent(
+        "Tools/QueryFuzzer/crashes-found"
+    )
 
     static var inputs: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".txt") }
