@@ -36,12 +36,13 @@ public struct CompiledRule: Sendable {
     /// The condition that any of `rules` admits the row of `alias`: the rules that read only the row first.
     ///
     /// Rules that reach the same object through the same many-to-one steps (every Datafile rule of a facility's
-    /// rule set is about `df.dataset.investigation`) share one `EXISTS` over those steps, their conditions on the
-    /// object inside it: `EXISTS (SELECT 1 FROM dataset c1 JOIN investigation c2 ON ... WHERE c1.id =
-    /// row.dataset_id AND (c2.releaseDate < ... OR EXISTS (member) OR ...))`. The planner then reaches the
-    /// investigation once for all of a dataset's datafiles, and hashes each rule's investigations (a member's
-    /// few) instead of every dataset or datafile under them, as hand-written SQL would. When that is the only
-    /// condition, PostgreSQL turns it into a join.
+    /// rule set is about `df.dataset.investigation`) share one `EXISTS` over the steps before that object, their
+    /// conditions on it inside: a condition that needs only the object's key takes it from the reference to it,
+    /// the others share one `EXISTS` on the object's own row. A member's Datafile restriction is `EXISTS (SELECT 1
+    /// FROM dataset c1 WHERE c1.id = row.dataset_id AND (EXISTS (member of c1.investigation_id) OR ... OR EXISTS
+    /// (SELECT 1 FROM investigation c2 WHERE c2.id = c1.investigation_id AND c2.releaseDate < ...)))`. The planner
+    /// then reaches the dataset once for all of its datafiles (alone, the `EXISTS` becomes a join) and hashes the
+    /// member's few investigations, not every dataset under them, as hand-written SQL would.
     public static func anyAdmits(_ rules: [CompiledRule], alias: String, userName: String) -> SQLFragment {
         var direct: [CompiledRule] = []
         var chained: [(chain: RuleChain, rules: [CompiledRule])] = []
@@ -58,15 +59,13 @@ public struct CompiledRule: Sendable {
         }
         var terms = cheapestFirst(direct).map { $0.condition.filling(rowAlias: alias, userName: userName) }
         for (chain, rules) in chained {
-            var term = chain.opening.filling(rowAlias: alias, userName: userName)
-            term.append("(")
-            for (index, rule) in cheapestFirst(rules).enumerated() {
-                if index > 0 { term.append(" OR ") }
-                term.append(rule.condition.filling(rowAlias: chain.anchorAlias, userName: userName))
-            }
-            term.append("))")
-            terms.append(term)
+            terms += chain.admits(cheapestFirst(rules), alias: alias, userName: userName)
         }
+        return disjunction(terms)
+    }
+
+    /// `(a OR b OR ...)`.
+    static func disjunction(_ terms: [SQLFragment]) -> SQLFragment {
         var sql = SQLFragment("(")
         for (index, term) in terms.enumerated() {
             if index > 0 { sql.append(" OR ") }
@@ -81,14 +80,49 @@ public struct CompiledRule: Sendable {
     }
 }
 
-/// The many-to-one steps from a rule's tested row to the object its condition is about (`df.dataset.investigation`),
-/// written as the opening of an `EXISTS` that reaches that object as `anchorAlias`.
+/// The many-to-one steps from a rule's tested row to the object its condition is about (`df.dataset.investigation`).
 struct RuleChain: Sendable {
     /// The same for every rule that takes the same steps from the same entity.
     let key: String
-    /// `EXISTS (SELECT 1 FROM t1 c1 JOIN t2 c2 ON ... WHERE c1.id = <row>.fk AND `, with a slot for the row.
-    let opening: SQLFragment
-    let anchorAlias: String
+    /// The quoted tables of the objects the steps reach, the last being the one the conditions are about.
+    let tables: [String]
+    /// The quoted reference column of each step, on the table before it (the tested row's for the first).
+    let references: [String]
+    /// The quoted key column.
+    let id: String
+
+    /// The terms that admit the row of `alias` when one of `rules` admits the object the steps reach. Objects
+    /// before the last are aliased `c1`, `c2`, ... (rules' own aliases start with `r`, a query's with `t`).
+    func admits(_ rules: [CompiledRule], alias: String, userName: String) -> [SQLFragment] {
+        let last = tables.count
+        // Where the last object's key is read: the reference to it.
+        let anchorKey = last == 1 ? "\(alias).\(references[0])" : "c\(last - 1).\(references[last - 1])"
+        var inner = rules.filter(\.condition.readsOnlyRowKey).map {
+            $0.condition.filling(rowAlias: "", rowKey: anchorKey, userName: userName)
+        }
+        let onRow = rules.filter { !$0.condition.readsOnlyRowKey }
+        if !onRow.isEmpty {
+            let anchor = "c\(last)"
+            var term = SQLFragment(
+                "EXISTS (SELECT 1 FROM \(tables[last - 1]) \(anchor) WHERE \(anchor).\(id) = \(anchorKey) AND "
+            )
+            term.append(
+                CompiledRule.disjunction(onRow.map { $0.condition.filling(rowAlias: anchor, userName: userName) })
+            )
+            term.append(")")
+            inner.append(term)
+        }
+        guard last > 1 else { return inner }
+        var text = "EXISTS (SELECT 1 FROM \(tables[0]) c1"
+        for index in 1..<(last - 1) {
+            text += " JOIN \(tables[index]) c\(index + 1) ON c\(index + 1).\(id) = c\(index).\(references[index])"
+        }
+        text += " WHERE c1.\(id) = \(alias).\(references[0]) AND "
+        var term = SQLFragment(text)
+        term.append(CompiledRule.disjunction(inner))
+        term.append(")")
+        return [term]
+    }
 }
 
 extension QueryCompiler {
@@ -147,7 +181,10 @@ extension QueryCompiler {
             isUnrestricted: isUnrestricted,
             isOnRowAlone: isOnRowAlone,
             chain: chain,
-            condition: condition.markingRowAlias(CompiledRule.rowAlias)
+            condition: condition.markingRow(
+                CompiledRule.rowAlias,
+                key: CompiledRule.rowAlias + "." + dialect.quote("id")
+            )
         )
     }
 
@@ -194,26 +231,13 @@ extension QueryCompiler {
         return (steps, anchor)
     }
 
-    /// The chain's `EXISTS` opening, its objects aliased `c1`, `c2`, ... (rules' own aliases start with `r`, a
-    /// query's with `t`).
+    /// The chain of `steps`, quoted for this dialect.
     func ruleChain(_ steps: [ChainStep]) -> RuleChain {
-        func q(_ name: String) -> String { dialect.quote(name) }
-        let row = CompiledRule.rowAlias
-        var text = "EXISTS (SELECT 1 FROM "
-        for (index, step) in steps.enumerated() {
-            let alias = "c\(index + 1)"
-            if index == 0 {
-                text += "\(q(step.to.table)) \(alias)"
-            } else {
-                text += " JOIN \(q(step.to.table)) \(alias) ON \(alias).\(q("id")) = c\(index).\(q(step.field.column!))"
-            }
-        }
-        text += " WHERE c1.\(q("id")) = \(row).\(q(steps[0].field.column!)) AND "
-        let key = steps.map { $0.from.name + "." + $0.field.name }.joined(separator: "/")
-        return RuleChain(
-            key: key,
-            opening: SQLFragment(text).markingRowAlias(row),
-            anchorAlias: "c\(steps.count)"
+        RuleChain(
+            key: steps.map { $0.from.name + "." + $0.field.name }.joined(separator: "/"),
+            tables: steps.map { dialect.quote($0.to.table) },
+            references: steps.map { dialect.quote($0.field.column!) },
+            id: dialect.quote("id")
         )
     }
 

@@ -11,6 +11,8 @@ public struct SQLFragment: Sendable {
         case bind(SQLValue)
         case userName
         case rowAlias
+        /// The tested row's key (`alias."id"`), which a reference to the row (`other."row_id"`) can stand for.
+        case rowKey
     }
 
     var parts: [Part] = []
@@ -36,29 +38,40 @@ public struct SQLFragment: Sendable {
         parts.append(.userName)
     }
 
-    /// The same fragment with a row-alias slot wherever its SQL text has `placeholder`.
-    public func markingRowAlias(_ placeholder: String) -> SQLFragment {
+    /// The same fragment with a row-key slot wherever its SQL text has `key` (the placeholder followed by the key
+    /// column) and a row-alias slot wherever it has `placeholder` otherwise.
+    public func markingRow(_ placeholder: String, key: String) -> SQLFragment {
         var result = SQLFragment()
         for part in parts {
             guard case .text(let text) = part, text.contains(placeholder) else {
                 result.parts.append(part)
                 continue
             }
-            for (index, piece) in text.components(separatedBy: placeholder).enumerated() {
-                if index > 0 { result.parts.append(.rowAlias) }
-                if !piece.isEmpty { result.parts.append(.text(piece)) }
+            for (keyIndex, keyPiece) in text.components(separatedBy: key).enumerated() {
+                if keyIndex > 0 { result.parts.append(.rowKey) }
+                for (index, piece) in keyPiece.components(separatedBy: placeholder).enumerated() {
+                    if index > 0 { result.parts.append(.rowAlias) }
+                    if !piece.isEmpty { result.parts.append(.text(piece)) }
+                }
             }
         }
         return result
     }
 
-    /// The same fragment with its row-alias slots filled with `rowAlias` and its user-name slots bound to
-    /// `userName`.
-    public func filling(rowAlias: String, userName: String) -> SQLFragment {
+    /// True when the fragment reads nothing of its tested row but its key.
+    public var readsOnlyRowKey: Bool {
+        !parts.contains { if case .rowAlias = $0 { true } else { false } }
+    }
+
+    /// The same fragment with its row-alias slots filled with `rowAlias`, its row-key slots with `rowKey` (by
+    /// default the row's own key, `rowAlias."id"`), and its user-name slots bound to `userName`.
+    public func filling(rowAlias: String, rowKey: String? = nil, userName: String) -> SQLFragment {
         var result = self
+        let key = rowKey ?? rowAlias + ".\"id\""
         result.parts = parts.map { part in
             switch part {
             case .rowAlias: .text(rowAlias)
+            case .rowKey: .text(key)
             case .userName: .bind(.text(userName))
             case .text, .bind: part
             }
@@ -93,7 +106,8 @@ public struct SQLFragment: Sendable {
             case .text(let text): statement.append(text)
             case .bind(let value): statement.bind(value)
             case .userName: statement.bind(.text(userName))
-            case .rowAlias: preconditionFailure("a rule's condition reached a statement without its row's alias")
+            case .rowAlias, .rowKey:
+                preconditionFailure("a rule's condition reached a statement without its row's alias")
             }
         }
         return statement
