@@ -8,7 +8,8 @@ import Logging
 /// The catalog's operations, as ICAT 6.2 defines them, for callers identified by a session.
 ///
 /// This type only composes: sessions live in `SessionStore`, access decisions in `Gatekeeper` (which checks each
-/// operation needs, in `AccessPlanner`), writes in `EntityWriter`, reads in `EntityReader`. It knows nothing of HTTP or JSON-RPC.
+/// operation needs, in `AccessPlanner`), writes in `EntityWriter`, reads in `EntityReader`. It knows nothing of
+/// HTTP or JSON-RPC.
 public final class Catalog: Sendable {
     /// The version `getApiVersion` reports: the ICAT API this catalog implements.
     public static let apiVersion = "6.2.0"
@@ -378,7 +379,7 @@ public final class Catalog: Sendable {
                         return try await caller.firstRefused(plan, on: connection) == nil
                     }
                 }
-            } catch  where error.type == .insufficientPrivileges {
+            } catch let error where error.type == .insufficientPrivileges {
                 return false
             }
         case .read, .update, .delete:
