@@ -7,8 +7,9 @@ import Logging
 
 /// The catalog's operations, as ICAT 6.2 defines them, for callers identified by a session.
 ///
-/// This type only composes: sessions live in `SessionStore`, access decisions in `Gatekeeper`, writes in
-/// `EntityWriter`, reads in `EntityReader`. It knows nothing of HTTP or JSON-RPC.
+/// This type only composes: sessions live in `SessionStore`, access decisions in `Gatekeeper` (which checks each
+/// operation needs, in `AccessPlanner`), writes in `EntityWriter`, reads in `EntityReader`. It knows nothing of
+/// HTTP or JSON-RPC.
 public final class Catalog: Sendable {
     /// The version `getApiVersion` reports: the ICAT API this catalog implements.
     public static let apiVersion = "6.2.0"
@@ -22,6 +23,7 @@ public final class Catalog: Sendable {
     let bulkWriter: BulkWriter
     let reader: EntityReader
     let codec: EntityCodec
+    let accessPlanner: AccessPlanner
     let searcher: Searcher
     let logins: LoginGuard
     let userCalls: UserCallLimit
@@ -47,6 +49,7 @@ public final class Catalog: Sendable {
         self.bulkWriter = BulkWriter(writer: writer)
         self.reader = EntityReader(model: model)
         self.codec = EntityCodec(model: model)
+        self.accessPlanner = AccessPlanner(model: model)
         self.searcher = Searcher(
             model: model,
             reader: reader,
@@ -191,9 +194,7 @@ public final class Catalog: Sendable {
         for (offset, json) in entities.enumerated() {
             do throws(CatalogError) {
                 let input = try codec.decodeWrapped(json)
-                if case .nothing = caller.scope(.create, of: input.entity.name) {
-                    throw CatalogError.denied(.create, input.entity.name)
-                }
+                guard caller.mayCreateAny(input.entity) else { throw CatalogError.denied(.create, input.entity.name) }
                 inputs.append(input)
             } catch {
                 throw batch ? error.at(offset: offset) : error
@@ -240,50 +241,10 @@ public final class Catalog: Sendable {
                         throw batch ? failure.error.at(offset: failure.item) : failure.error
                     }
                 }
-                // ICAT checks CREATE on each top-level object once it is written, inside the transaction.
-                try await checkEach(
-                    .create,
-                    frozen.map(\.entity),
-                    ids: ids,
-                    caller: caller,
-                    batch: batch,
-                    on: connection
-                )
+                let written = frozen.indices.map { (frozen[$0].entity, ids[$0], batch ? $0 : nil) }
+                try await caller.check(accessPlanner.created(written), on: connection)
                 return ids
             }
-        }
-    }
-
-    /// Checks `access` to each object (ids[i] of entities[i]), grouped by entity; the first refused one fails with
-    /// its offset.
-    private func checkEach(
-        _ access: AccessType,
-        _ entities: [EntityDefinition],
-        ids: [Int64],
-        caller: Caller,
-        batch: Bool,
-        on connection: any DatabaseConnection
-    ) async throws {
-        guard !caller.isRoot else { return }
-        var byEntity: [String: [Int]] = [:]
-        for (offset, entity) in entities.enumerated() { byEntity[entity.name, default: []].append(offset) }
-        var firstRefused: Int?
-        for (name, offsets) in byEntity {
-            let refused = Set(
-                try await caller.refused(
-                    access,
-                    model.entity(named: name)!,
-                    ids: offsets.map { ids[$0] },
-                    on: connection
-                )
-            )
-            if let offset = offsets.first(where: { refused.contains(ids[$0]) }) {
-                firstRefused = min(firstRefused ?? offset, offset)
-            }
-        }
-        if let offset = firstRefused {
-            let error = CatalogError.denied(access, entities[offset].name)
-            throw batch ? error.at(offset: offset) : error
         }
     }
 
@@ -333,30 +294,18 @@ public final class Catalog: Sendable {
         try await perform(as: caller) {
             try await database.withTransaction { connection in
                 let entity = input.entity
-                let keyRelations = Set(entity.uniqueKeys.joined()).filter { entity.field(named: $0)?.isOne == true }
-                let movesKey = !Set(input.values.keys).isDisjoint(with: keyRelations)
+                let fields = input.values.keys
                 if !caller.isRoot {
                     guard try await writer.exists(entity, id: id, on: connection) else {
                         throw CatalogError.notFound(entity.name, id)
                     }
-                    if movesKey {
-                        try await caller.check(.delete, entity, ids: [id], on: connection)
-                    } else if try await !caller.refused(.update, entity, ids: [id], on: connection).isEmpty {
-                        // Rules that name attributes may allow exactly the attributes being changed.
-                        for field in input.values.keys.sorted() {
-                            if try await !caller.refused(.update, entity, ids: [id], attribute: field, on: connection)
-                                .isEmpty
-                            {
-                                throw CatalogError.denied(.update, entity.name)
-                            }
-                        }
-                    }
+                    try await caller.check(accessPlanner.updating(entity, id: id, fields: fields), on: connection)
                 }
                 let created = try await writer.update(input, user: caller.userName, now: Date(), on: connection)
-                if movesKey { try await caller.check(.create, entity, ids: [id], on: connection) }
-                for (child, childId) in created {
-                    try await caller.check(.create, child, ids: [childId], on: connection)
-                }
+                try await caller.check(
+                    accessPlanner.updated(entity, id: id, fields: fields, children: created),
+                    on: connection
+                )
             }
         }
     }
@@ -395,7 +344,14 @@ public final class Catalog: Sendable {
                             guard try await writer.exists(entity, id: id, on: connection) else {
                                 throw CatalogError.notFound(entity.name, id)
                             }
-                            try await checkDelete(entity, id: id, caller: caller, on: connection)
+                            var cascaded: [String: [Int64]] = [:]
+                            if caller.restricts(.delete, anyOf: writer.cascadeReachable(from: entity)) {
+                                cascaded = try await writer.cascadeDescendants(of: entity, id: id, on: connection)
+                            }
+                            try await caller.check(
+                                accessPlanner.deleting(entity, id: id, cascaded: cascaded),
+                                on: connection
+                            )
                         }
                         try await writer.delete(entity, id: id, on: connection)
                     } catch let error as CatalogError {
@@ -406,27 +362,8 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// DELETE on the object and on everything that cascades from it.
-    private func checkDelete(
-        _ entity: EntityDefinition,
-        id: Int64,
-        caller: Caller,
-        on connection: any DatabaseConnection
-    ) async throws {
-        try await caller.check(.delete, entity, ids: [id], on: connection)
-        let reachable = writer.cascadeReachable(from: entity)
-        let unrestricted = reachable.allSatisfy { name in
-            if case .everything = caller.scope(.delete, of: name) { return true }
-            return false
-        }
-        guard !unrestricted else { return }
-        for (name, ids) in try await writer.cascadeDescendants(of: entity, id: id, on: connection) {
-            try await caller.check(.delete, model.entity(named: name)!, ids: ids, on: connection)
-        }
-    }
-
     /// Whether the caller may create the given object, or read, update or delete the object its id names. Changes
-    /// nothing: a CREATE is tried in a transaction that is always rolled back.
+    /// nothing: a CREATE is tried in a transaction that is rolled back.
     public func isAccessAllowed(sessionId: String, entity: JSON, access: AccessType) async throws(CatalogError) -> Bool
     {
         let caller = try await caller(sessionId: sessionId)
@@ -434,21 +371,16 @@ public final class Catalog: Sendable {
         if caller.isRoot { return true }
         switch access {
         case .create:
-            struct RollBack: Error { let allowed: Bool }
-            do {
-                _ = try await database.withTransaction { connection -> Bool in
-                    let id = try await writer.create(input, user: caller.userName, now: Date(), on: connection)
-                    let refused = try await caller.refused(.create, input.entity, ids: [id], on: connection)
-                    throw RollBack(allowed: refused.isEmpty)
+            do throws(CatalogError) {
+                return try await perform(as: caller) {
+                    try await database.withTransaction(ending: .rollBack) { connection in
+                        let id = try await writer.create(input, user: caller.userName, now: Date(), on: connection)
+                        let plan = accessPlanner.created([(input.entity, id, nil)])
+                        return try await caller.firstRefused(plan, on: connection) == nil
+                    }
                 }
+            } catch let error where error.type == .insufficientPrivileges {
                 return false
-            } catch let rollBack as RollBack {
-                return rollBack.allowed
-            } catch let error as CatalogError {
-                if error.type == .insufficientPrivileges { return false }
-                throw error
-            } catch {
-                throw try await perform { throw error }
             }
         case .read, .update, .delete:
             guard let id = input.id else { throw .badParameter("The \(input.entity.name) needs its id") }
@@ -457,7 +389,8 @@ public final class Catalog: Sendable {
                     guard try await writer.exists(input.entity, id: id, on: connection) else {
                         throw CatalogError.notFound(input.entity.name, id)
                     }
-                    return try await caller.refused(access, input.entity, ids: [id], on: connection).isEmpty
+                    let plan = accessPlanner.accessing(access, input.entity, id: id)
+                    return try await caller.firstRefused(plan, on: connection) == nil
                 }
             }
         }
@@ -485,7 +418,7 @@ public final class Catalog: Sendable {
                     guard try await writer.exists(entity, id: id, on: connection) else {
                         throw CatalogError.notFound(entity.name, id)
                     }
-                    try await caller.check(.read, entity, ids: [id], on: connection)
+                    try await caller.check(accessPlanner.accessing(.read, entity, id: id), on: connection)
                 }
                 let copy = try await writer.clone(
                     entity,
@@ -495,7 +428,7 @@ public final class Catalog: Sendable {
                     now: Date(),
                     on: connection
                 )
-                try await caller.check(.create, entity, ids: [copy], on: connection)
+                try await caller.check(accessPlanner.created([(entity, copy, nil)]), on: connection)
                 return copy
             }
         }

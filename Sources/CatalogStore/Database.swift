@@ -32,10 +32,30 @@ public protocol Database: Sendable {
     func checkHealth() async throws(DatabaseError)
     /// Runs `body` on a connection outside any transaction (each statement commits on its own).
     func withConnection<R: Sendable>(_ body: @Sendable (any DatabaseConnection) async throws -> R) async throws -> R
-    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    func withTransaction<R: Sendable>(_ body: @Sendable (any DatabaseConnection) async throws -> R) async throws -> R
+    /// Runs `body` in one transaction, which ends as `end` says when `body` returns, and is rolled back when it
+    /// throws.
+    func withTransaction<R: Sendable>(
+        ending end: TransactionEnd,
+        _ body: @Sendable (any DatabaseConnection) async throws -> R
+    ) async throws -> R
     /// Closes every connection. The database is unusable afterwards.
     func close() async
+}
+
+extension Database {
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    public func withTransaction<R: Sendable>(
+        _ body: @Sendable (any DatabaseConnection) async throws -> R
+    ) async throws -> R {
+        try await withTransaction(ending: .commit, body)
+    }
+}
+
+/// How a transaction whose body returned ends.
+public enum TransactionEnd: Sendable {
+    case commit
+    /// Rolled back all the same: a dry run, whose writes only the body sees (`isAccessAllowed` tries a CREATE so).
+    case rollBack
 }
 
 /// A failure reported by a database, classified so that the catalog can say what went wrong.

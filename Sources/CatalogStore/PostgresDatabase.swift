@@ -107,6 +107,7 @@ public final class PostgresDatabase: Database {
     }
 
     public func withTransaction<R: Sendable>(
+        ending end: TransactionEnd,
         _ body: @Sendable (any DatabaseConnection) async throws -> R
     ) async throws -> R {
         try await withoutActuallyEscaping(body) { body in
@@ -129,7 +130,7 @@ public final class PostgresDatabase: Database {
                     }
                     throw error
                 }
-                try await handle.control("COMMIT")
+                try await handle.control(end == .commit ? "COMMIT" : "ROLLBACK")
                 return result
             }
         }

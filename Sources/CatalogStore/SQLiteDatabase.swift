@@ -68,6 +68,7 @@ public final class SQLiteDatabase: Database {
     }
 
     public func withTransaction<R: Sendable>(
+        ending end: TransactionEnd,
         _ body: @Sendable (any DatabaseConnection) async throws -> R
     ) async throws -> R {
         try await enter(.write, waitingAtMost: limits.maximumWait)
@@ -79,7 +80,8 @@ public final class SQLiteDatabase: Database {
         }
         do {
             let result = try await body(SQLiteTransactionConnection(database: self))
-            try await run { db in try db.execute(sql: "COMMIT") }
+            let ending = end == .commit ? "COMMIT" : "ROLLBACK"
+            try await run { db in try db.execute(sql: ending) }
             turns.leave(.write)
             return result
         } catch {

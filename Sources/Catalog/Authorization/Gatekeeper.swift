@@ -99,7 +99,8 @@ struct Caller: Sendable {
         isRoot || publicSteps.contains(origin + "." + field)
     }
 
-    /// The ids among `ids` (objects of `entity`) that the caller may not access.
+    /// The ids among `ids` (objects of `entity`) that the caller may not access: one statement per chunk of ids,
+    /// none when the rules decide alone. Plans of checks run through `firstRefused(_:on:)` (AccessPlan.swift).
     func refused(
         _ access: AccessType,
         _ entity: EntityDefinition,
@@ -137,16 +138,15 @@ struct Caller: Sendable {
         }
     }
 
-    /// Throws `INSUFFICIENT_PRIVILEGES`, with ICAT's message, unless the caller may access every one of `ids`.
+    /// Throws `INSUFFICIENT_PRIVILEGES`, with ICAT's message, unless the caller may access every one of `ids`: a plan
+    /// of one check (`AccessPlanner.accessing`), as `EntityReader.get` makes for READ.
     func check(
         _ access: AccessType,
         _ entity: EntityDefinition,
         ids: [Int64],
         on connection: any DatabaseConnection
     ) async throws {
-        if try await !refused(access, entity, ids: ids, on: connection).isEmpty {
-            throw CatalogError.denied(access, entity.name)
-        }
+        try await check(AccessPlan([AccessCheck(access: access, entity: entity, ids: ids)]), on: connection)
     }
 
     /// The restriction the query compiler adds to a search: nil for root, who reads everything.

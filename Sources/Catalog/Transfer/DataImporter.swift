@@ -72,6 +72,7 @@ struct DataImporter {
     let options: ImportOptions
     let now: Date
     let connection: any DatabaseConnection
+    private let accessPlanner: AccessPlanner
 
     private var labels: LabelIndex
     private var reservation = BulkWriter.IdReservation(blockSize: 1000)
@@ -100,6 +101,7 @@ struct DataImporter {
         self.options = options
         self.now = now
         self.connection = connection
+        self.accessPlanner = AccessPlanner(model: model)
         self.labels = LabelIndex(limit: options.labelsInMemory)
     }
 
@@ -451,7 +453,7 @@ struct DataImporter {
             summary.skipped += 1
         case .overwrite:
             try await flush()
-            try await caller.check(.update, entity, ids: [id], on: connection)
+            try await caller.check(accessPlanner.accessing(.update, entity, id: id), on: connection)
             // The fields the file gives, with every check of an update; nulls leave a field as it is.
             let changes = EntityInput(
                 entity: entity,
@@ -488,27 +490,9 @@ struct DataImporter {
         } catch let failure as BulkWriter.ItemError {
             throw located(failure.error, item: failure.item)
         }
-        if !caller.isRoot {
-            var byEntity: [String: [(id: Int64, item: Int)]] = [:]
-            for top in pendingTop { byEntity[top.entity.name, default: []].append((top.id, top.item)) }
-            var firstRefused: Int?
-            for (name, objects) in byEntity {
-                let refused = Set(
-                    try await caller.refused(
-                        .create,
-                        model.entity(named: name)!,
-                        ids: objects.map(\.id),
-                        on: connection
-                    )
-                )
-                if let item = objects.first(where: { refused.contains($0.id) })?.item {
-                    firstRefused = min(firstRefused ?? item, item)
-                }
-            }
-            if let item = firstRefused {
-                let name = pendingTop.first { $0.item == item }!.entity.name
-                throw located(CatalogError.denied(.create, name), item: item)
-            }
+        let plan = accessPlanner.created(pendingTop.map { ($0.entity, $0.id, $0.item) })
+        if let refused = try await caller.firstRefused(plan, on: connection), let item = refused.item {
+            throw located(refused.denial, item: item)
         }
         summary.created += pending.count
         touched.formUnion(pendingEntities)
