@@ -27,7 +27,7 @@ struct EntityReader: Sendable {
         let objects = try await EntityTable(entity: entity, dialect: connection.dialect)
             .fetch(where: "id", in: [id], on: connection)
         guard let object = objects.first else { throw CatalogError.notFound(entity.name, id) }
-        try await caller.check(.read, entity, ids: [id], on: connection)
+        try await caller.check(AccessPlanner(model: model).accessing(.read, entity, id: id), on: connection)
         let members = try await expand([object], of: entity, include: include, caller: caller, on: connection)
         return .object([entity.name: .object(members[object.id]!)])
     }

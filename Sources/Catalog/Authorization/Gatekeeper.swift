@@ -138,17 +138,6 @@ struct Caller: Sendable {
         }
     }
 
-    /// Throws `INSUFFICIENT_PRIVILEGES`, with ICAT's message, unless the caller may access every one of `ids`: a plan
-    /// of one check (`AccessPlanner.accessing`), as `EntityReader.get` makes for READ.
-    func check(
-        _ access: AccessType,
-        _ entity: EntityDefinition,
-        ids: [Int64],
-        on connection: any DatabaseConnection
-    ) async throws {
-        try await check(AccessPlan([AccessCheck(access: access, entity: entity, ids: ids)]), on: connection)
-    }
-
     /// The restriction the query compiler adds to a search: nil for root, who reads everything.
     var readRestriction: (any QueryRestriction)? {
         isRoot ? nil : ReadRestriction(caller: self)
