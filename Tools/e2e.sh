@@ -238,8 +238,16 @@ run_database() {
         fail "[$label] loading the rule set again adds nothing: $second"
     fi
 
-    # Graceful shutdown: SIGTERM, exit within STOP_TIMEOUT with status 0.
-    local pid="$SERVER_PID" status=0 exited=0
+    # Graceful shutdown: SIGTERM, exit within STOP_TIMEOUT with status 0, after finishing the requests in flight:
+    # an import under way when the signal comes completes.
+    local pid="$SERVER_PID" status=0 exited=0 drain_pid drain_status=0 i
+    python3 Tools/generate-datafile.py --datafiles 20000 --prefix DRAIN >"$dir/drain.xml"
+    "$ICAT_BIN" import "$dir/drain.xml" --url "$url" --password secret >"$dir/drain.out" 2>&1 &
+    drain_pid=$!
+    for ((i = 0; i < 600; i++)); do
+        grep -q 'objects read' "$dir/drain.out" && break
+        sleep 0.1
+    done
     kill -TERM "$pid"
     deadline=$((SECONDS + STOP_TIMEOUT))
     while ((SECONDS < deadline)); do
@@ -263,6 +271,13 @@ run_database() {
     else
         fail "[$label] SIGTERM: server exits with status 0 within ${STOP_TIMEOUT}s: still running after ${STOP_TIMEOUT}s"
         stop_server_hard
+    fi
+    wait "$drain_pid" || drain_status=$?
+    rm -f "$dir/drain.xml"
+    if ((drain_status == 0)) && grep -q 'objects read' "$dir/drain.out" && grep -q ' skipped, ' "$dir/drain.out"; then
+        ok "[$label] SIGTERM: an import in flight completes before the server exits"
+    else
+        fail "[$label] SIGTERM: an import in flight completes before the server exits: status $drain_status, $(tail -n 2 "$dir/drain.out" | tr '\n' ' ')"
     fi
 
     # Request logging: every request-scoped line carries a non-empty hb.request.id.

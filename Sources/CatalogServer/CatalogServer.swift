@@ -50,13 +50,16 @@ public struct ServerConfiguration: Sendable {
 /// The HTTP face of the catalog: `POST /rpc` (JSON-RPC 2.0, single or batch), `POST /data/import` and
 /// `GET /data/export` (data files streamed), `GET /health`, `GET /metrics`.
 public enum CatalogServer {
-    /// Builds the application. Run it with `runService()`, which stops gracefully on SIGTERM and SIGINT.
+    /// Builds the application. Run it with `runService()`, which stops gracefully on SIGTERM and SIGINT. With
+    /// `runningDatabase`, the catalog's database is a service of the same group, migrated before the server
+    /// listens; otherwise whoever made the catalog runs its database (as the tests do).
     public static func application(
         catalog: Catalog,
         service: RPCService,
         configuration: ServerConfiguration,
         metrics: PrometheusCollectorRegistry,
-        logger: Logger
+        logger: Logger,
+        runningDatabase: Bool = false
     ) -> some ApplicationProtocol {
         let router = Router(context: CatalogRequestContext.self)
         router.add(middleware: CancelOnDisconnectMiddleware())
@@ -103,6 +106,15 @@ public enum CatalogServer {
         application.beforeServerStarts {
             for name in spool.removeLeftovers() {
                 logger.notice("removed \(name), the upload of an import a stopped server did not finish")
+            }
+        }
+        if runningDatabase {
+            // The database runs before the server and stops after it has drained its requests; the server
+            // listens once the database is migrated.
+            let database = catalog.database
+            application.addServices(database)
+            application.beforeServerStarts {
+                try await Migrator.bundled(for: database.dialect).migrate(database, logger: logger)
             }
         }
         return application

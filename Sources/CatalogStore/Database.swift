@@ -1,5 +1,6 @@
 import CatalogSQL
 import Logging
+import ServiceLifecycle
 
 /// A connection, or a transaction on one, through which statements run.
 public protocol DatabaseConnection: Sendable {
@@ -21,7 +22,12 @@ public protocol DatabaseConnection: Sendable {
 ///
 /// Every statement is bounded by `limits.statementTimeout`, and a statement whose task is cancelled is stopped in
 /// the database too.
-public protocol Database: Sendable {
+///
+/// A database is a service (swift-service-lifecycle): `run()` does its background work (PostgreSQL's connection
+/// pools) until it is cancelled or shut down gracefully, and then closes it. The server runs it in its service
+/// group, before the HTTP server; elsewhere `withRunning` runs it around a piece of work. PostgreSQL's calls wait for
+/// it to run.
+public protocol Database: Service {
     var dialect: SQLDialect { get }
     /// The bounds this database puts on statements and on waits for a connection.
     var limits: DatabaseLimits { get }
@@ -38,8 +44,17 @@ public protocol Database: Sendable {
         ending end: TransactionEnd,
         _ body: @Sendable (any DatabaseConnection) async throws -> R
     ) async throws -> R
-    /// Closes every connection. The database is unusable afterwards.
-    func close() async
+}
+
+extension Database {
+    /// Runs `body` while the database runs, then stops it (closing its connections) and waits for that.
+    public func withRunning<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
 }
 
 extension Database {
@@ -121,6 +136,7 @@ public struct DatabaseLimits: Sendable, Equatable {
 }
 
 /// Opens the database a URL names: `sqlite:PATH` (or `sqlite::memory:`) or `postgres://user:pass@host:port/db`.
+/// The database then needs running (`run()`, or `withRunning`).
 public enum DatabaseOpener {
     public static func open(
         url: String,

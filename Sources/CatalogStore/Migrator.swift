@@ -66,41 +66,43 @@ public struct Migrator: Sendable {
     public func migrate(_ database: any Database, logger: Logger) async throws -> [Int] {
         var applied: [Int] = []
         for migration in migrations {
-            let didApply = try await database.withTransaction { connection in
-                let dialect = connection.dialect
-                if dialect == .postgresql {
-                    // Waiting for another server's migration, or building an index on a large table, may take
-                    // longer than a call's statement timeout.
-                    try await connection.execute(SQLStatement(dialect, "SET LOCAL statement_timeout = 0"))
-                    try await connection.execute(SQLStatement(dialect, "SELECT pg_advisory_xact_lock(727001)"))
-                }
-                try await connection.execute(
-                    SQLStatement(
-                        dialect,
-                        "CREATE TABLE IF NOT EXISTS \"icat_schema_version\" (\"version\" INTEGER PRIMARY KEY, "
-                            + "\"name\" VARCHAR(255) NOT NULL, \"applied_at\" VARCHAR(32) NOT NULL)"
+            let didApply = try await Self.waitingForTheWriter { () async throws -> Bool in
+                try await database.withTransaction { connection in
+                    let dialect = connection.dialect
+                    if dialect == .postgresql {
+                        // Waiting for another server's migration, or building an index on a large table, may take
+                        // longer than a call's statement timeout.
+                        try await connection.execute(SQLStatement(dialect, "SET LOCAL statement_timeout = 0"))
+                        try await connection.execute(SQLStatement(dialect, "SELECT pg_advisory_xact_lock(727001)"))
+                    }
+                    try await connection.execute(
+                        SQLStatement(
+                            dialect,
+                            "CREATE TABLE IF NOT EXISTS \"icat_schema_version\" (\"version\" INTEGER PRIMARY KEY, "
+                                + "\"name\" VARCHAR(255) NOT NULL, \"applied_at\" VARCHAR(32) NOT NULL)"
+                        )
                     )
-                )
-                var check = SQLStatement(
-                    dialect,
-                    "SELECT \"version\" FROM \"icat_schema_version\" WHERE \"version\" = "
-                )
-                check.bind(.integer(Int64(migration.version)))
-                if try await !connection.query(check).isEmpty { return false }
-                for statement in migration.statements {
-                    try await connection.execute(SQLStatement(dialect, statement))
+                    var check = SQLStatement(
+                        dialect,
+                        "SELECT \"version\" FROM \"icat_schema_version\" WHERE \"version\" = "
+                    )
+                    check.bind(.integer(Int64(migration.version)))
+                    if try await !connection.query(check).isEmpty { return false }
+                    for statement in migration.statements {
+                        try await connection.execute(SQLStatement(dialect, statement))
+                    }
+                    var record = SQLStatement(
+                        dialect,
+                        "INSERT INTO \"icat_schema_version\" (\"version\", \"name\", \"applied_at\") VALUES ("
+                    )
+                    record.bindList([
+                        .integer(Int64(migration.version)), .text(migration.name),
+                        .text(SQLTimestamp.format(Date(), separator: "T", suffix: "Z")),
+                    ])
+                    record.append(")")
+                    try await connection.execute(record)
+                    return true
                 }
-                var record = SQLStatement(
-                    dialect,
-                    "INSERT INTO \"icat_schema_version\" (\"version\", \"name\", \"applied_at\") VALUES ("
-                )
-                record.bindList([
-                    .integer(Int64(migration.version)), .text(migration.name),
-                    .text(SQLTimestamp.format(Date(), separator: "T", suffix: "Z")),
-                ])
-                record.append(")")
-                try await connection.execute(record)
-                return true
             }
             if didApply {
                 logger.info("applied migration \(migration.version) \(migration.name)")
@@ -108,5 +110,22 @@ public struct Migrator: Sendable {
             }
         }
         return applied
+    }
+
+    /// How long a migration waits, in turns of the database's longest wait, for a writer another server's (or
+    /// another task's) migration holds: on SQLite the writer is held for the whole of a migration.
+    static let longestWaitForTheWriter: Duration = .seconds(600)
+
+    /// Runs `transaction` again while it fails because the writer (or every connection) stayed in use, for at most
+    /// `longestWaitForTheWriter`; each try waits its turn in the order calls came.
+    static func waitingForTheWriter<R>(_ transaction: () async throws -> R) async throws -> R {
+        let deadline = ContinuousClock.now + longestWaitForTheWriter
+        while true {
+            do {
+                return try await transaction()
+            } catch let error as DatabaseError where error.kind == .busy && ContinuousClock.now < deadline {
+                continue
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ import CatalogSQL
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// PostgreSQL through PostgresNIO's pooled client.
@@ -11,6 +12,9 @@ import Synchronization
 /// the server is known to be unreachable, calls fail at once after a fresh connection attempt (one at a time, its
 /// answer reused briefly), and when the server answers again a pool left waiting out its back-off is replaced, so
 /// that calls work again without a restart.
+///
+/// `run()` runs the pools, the first and every replacement, each as PostgresNIO's `PostgresClient.run()` in a
+/// child task: calls get connections only while it runs.
 public final class PostgresDatabase: Database {
     public let dialect = SQLDialect.postgresql
     public let limits: DatabaseLimits
@@ -22,6 +26,8 @@ public final class PostgresDatabase: Database {
     private let connectTimeout: Duration
     private let probe: PostgresProbe
     private let state: Mutex<PoolState>
+    /// The pools for `run()` to run: the first, then each replacement.
+    private let pools: (stream: AsyncStream<PostgresPool>, continuation: AsyncStream<PostgresPool>.Continuation)
 
     private struct PoolState {
         var pool: PostgresPool
@@ -29,8 +35,6 @@ public final class PostgresDatabase: Database {
         var leased = 0
         /// A call found the server unreachable; the next call checks before waiting for a connection.
         var failing = false
-        /// Pools replaced while they were failing, until their run task ends (`close()` waits for them).
-        var retired: [PostgresPool] = []
     }
 
     /// Opens a pool for `postgres://user:password@host:port/database`; `?maxConnections=N` sizes the pool,
@@ -89,11 +93,23 @@ public final class PostgresDatabase: Database {
         self.limits = limits
         self.logger = logger
         self.probe = PostgresProbe(configuration: connection, logger: logger)
-        self.state = Mutex(
-            PoolState(
-                pool: PostgresPool(configuration: configuration, statementCapacity: statementCapacity, logger: logger)
-            )
-        )
+        let pool = PostgresPool(configuration: configuration, statementCapacity: statementCapacity, logger: logger)
+        self.state = Mutex(PoolState(pool: pool))
+        self.pools = AsyncStream.makeStream(of: PostgresPool.self)
+        pools.continuation.yield(pool)
+    }
+
+    /// Runs the connection pools until the task is cancelled or the service shuts down gracefully; then every
+    /// connection is closed.
+    public func run() async {
+        let pools = pools.stream
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for await pool in pools {
+                    group.addTask { await pool.run() }
+                }
+            }
+        }
     }
 
     public func withConnection<R: Sendable>(
@@ -146,12 +162,6 @@ public final class PostgresDatabase: Database {
         } catch {
             throw DatabaseError(.other, String(reflecting: error))
         }
-    }
-
-    public func close() async {
-        let pools = state.withLock { [$0.pool] + $0.retired }
-        for pool in pools { pool.runTask.cancel() }
-        for pool in pools { await pool.runTask.value }
     }
 
     private func handle(_ connection: PostgresConnection, _ pool: PostgresPool) -> PostgresConnectionHandle {
@@ -259,24 +269,20 @@ public final class PostgresDatabase: Database {
 
     /// Puts a new pool in place of `pool`, unless that happened already.
     private func replace(_ pool: PostgresPool) {
-        let replaced = state.withLock { state -> Bool in
-            guard state.pool === pool else { return false }
+        let replacement = state.withLock { state -> PostgresPool? in
+            guard state.pool === pool else { return nil }
             state.pool = PostgresPool(
                 configuration: clientConfiguration,
                 statementCapacity: statementCapacity,
                 logger: logger
             )
             state.failing = false
-            state.retired.append(pool)
-            return true
+            return state.pool
         }
-        if replaced {
+        if let replacement {
             logger.notice("PostgreSQL answers again: replacing the connection pool")
-            pool.runTask.cancel()
-            Task {
-                await pool.runTask.value
-                self.state.withLock { $0.retired.removeAll { $0 === pool } }
-            }
+            pools.continuation.yield(replacement)
+            pool.retire()
         }
     }
 
@@ -312,18 +318,30 @@ public final class PostgresDatabase: Database {
     }
 }
 
-/// One PostgresNIO client (its pool of connections) with the task that runs it and the statements its
-/// connections keep prepared.
+/// One PostgresNIO client (its pool of connections) and the statements its connections keep prepared.
 final class PostgresPool: Sendable {
     let client: PostgresClient
     let statements: PostgresStatementCache
-    let runTask: Task<Void, Never>
+    private let retirement = AsyncStream.makeStream(of: Never.self)
 
     init(configuration: PostgresClient.Configuration, statementCapacity: Int, logger: Logger) {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.statements = PostgresStatementCache(capacity: statementCapacity)
-        self.runTask = Task { await client.run() }
+    }
+
+    /// Runs the client until the pool is retired or the task cancelled.
+    func run() async {
+        let retirement = retirement.stream
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            for await _ in retirement {}
+            group.cancelAll()
+        }
+    }
+
+    /// Stops the client: a replacement serves new calls.
+    func retire() {
+        retirement.continuation.finish()
     }
 }
 

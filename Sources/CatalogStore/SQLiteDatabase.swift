@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Logging
+import ServiceLifecycle
 
 /// SQLite through GRDB's raw-SQL API on the system's libsqlite3, in WAL mode.
 ///
@@ -130,7 +131,10 @@ public final class SQLiteDatabase: Database {
         return try await run(work)
     }
 
-    public func close() async {
+    /// Waits until the task is cancelled or the service shuts down gracefully, then closes the database. SQLite
+    /// has no background work: calls work whether or not it runs.
+    public func run() async {
+        try? await gracefulShutdown()
         if let pool = writer as? DatabasePool {
             try? pool.close()
         } else if let queue = writer as? DatabaseQueue {

@@ -64,23 +64,20 @@ struct Serve: AsyncParsableCommand {
         )
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
 
+        // One service group: the database, then the HTTP server, which migrates the database before it listens.
+        // SIGTERM and SIGINT shut them down in the other order: the server drains its requests, then the database
+        // closes its connections.
         let db = try await DatabaseOpener.open(url: database, limits: configuration.database, logger: logger)
-        do {
-            try await Migrator.bundled(for: db.dialect).migrate(db, logger: logger)
-            let catalog = Catalog(database: db, configuration: configuration, logger: logger)
-            let app = CatalogServer.application(
-                catalog: catalog,
-                service: CatalogService.make(catalog: catalog),
-                configuration: server,
-                metrics: registry,
-                logger: logger
-            )
-            try await app.runService()
-        } catch {
-            await db.close()
-            throw error
-        }
-        await db.close()
+        let catalog = Catalog(database: db, configuration: configuration, logger: logger)
+        let app = CatalogServer.application(
+            catalog: catalog,
+            service: CatalogService.make(catalog: catalog),
+            configuration: server,
+            metrics: registry,
+            logger: logger,
+            runningDatabase: true
+        )
+        try await app.runService()
     }
 }
 

@@ -20,22 +20,23 @@ struct PostgresFaultTests {
                 url: cluster.url + "?maxConnections=4",
                 logger: TestCatalog.logger
             )
-            try await Migrator.bundled(for: .postgresql).migrate(database, logger: TestCatalog.logger)
-            let catalog = Catalog(
-                database: database,
-                configuration: TestCatalog.configuration,
-                logger: TestCatalog.logger
-            )
-            let f = try await Fixture.make(catalog)
-            #expect(try await catalog.search(sessionId: f.root, query: Self.count) == [2])
+            try await database.withRunning {
+                try await Migrator.bundled(for: .postgresql).migrate(database, logger: TestCatalog.logger)
+                let catalog = Catalog(
+                    database: database,
+                    configuration: TestCatalog.configuration,
+                    logger: TestCatalog.logger
+                )
+                let f = try await Fixture.make(catalog)
+                #expect(try await catalog.search(sessionId: f.root, query: Self.count) == [2])
 
-            try await cluster.stop()
-            try await Self.expectUnavailable(catalog, f)
-            try await cluster.start()
-            try await Self.expectWorking(catalog, f)
+                try await cluster.stop()
+                try await Self.expectUnavailable(catalog, f)
+                try await cluster.start()
+                try await Self.expectWorking(catalog, f)
 
-            try await Self.expectCrashMidWriteLeavesNothing(catalog, f, cluster: cluster)
-            await database.close()
+                try await Self.expectCrashMidWriteLeavesNothing(catalog, f, cluster: cluster)
+            }
         } catch {
             await cluster.destroy()
             throw error
@@ -79,29 +80,30 @@ struct PostgresFaultTests {
         cluster: PrivatePostgres
     ) async throws {
         let locker = try await PostgresDatabase(url: cluster.url + "?maxConnections=1", logger: TestCatalog.logger)
-        let release = Latch()
-        let lock = Task {
-            try await locker.withTransaction { connection in
-                var statement = SQLStatement(.postgresql, "SELECT id FROM dataset WHERE id = ")
-                statement.bind(.integer(f.dataset))
-                statement.append(" FOR UPDATE")
-                _ = try await connection.query(statement)
-                await release.wait()
+        try await locker.withRunning {
+            let release = Latch()
+            let lock = Task {
+                try await locker.withTransaction { connection in
+                    var statement = SQLStatement(.postgresql, "SELECT id FROM dataset WHERE id = ")
+                    statement.bind(.integer(f.dataset))
+                    statement.append(" FOR UPDATE")
+                    _ = try await connection.query(statement)
+                    await release.wait()
+                }
             }
-        }
-        try await eventually("the test holds the dataset's row") { try await lockedRows(catalog) == 1 }
-        let entities = (0..<2000).map { JSON.datafile("crash-\($0)", dataset: f.dataset) }
-        let write = Task { try await catalog.createMany(sessionId: f.root, entities: entities) }
-        try await eventually("the write waits in its transaction, its rows written") {
-            try await writesWaitingForALock(catalog) == 1
-        }
+            try await eventually("the test holds the dataset's row") { try await lockedRows(catalog) == 1 }
+            let entities = (0..<2000).map { JSON.datafile("crash-\($0)", dataset: f.dataset) }
+            let write = Task { try await catalog.createMany(sessionId: f.root, entities: entities) }
+            try await eventually("the write waits in its transaction, its rows written") {
+                try await writesWaitingForALock(catalog) == 1
+            }
 
-        try await cluster.stop("immediate")
-        let error = await expectCatalogError(.internal) { try await write.value }
-        #expect(error?.message == "The database is not available; the call can be retried when it is back")
-        release.open()
-        _ = await lock.result
-        await locker.close()
+            try await cluster.stop("immediate")
+            let error = await expectCatalogError(.internal) { try await write.value }
+            #expect(error?.message == "The database is not available; the call can be retried when it is back")
+            release.open()
+            _ = await lock.result
+        }
 
         try await cluster.start()
         try await expectWorking(catalog, f)

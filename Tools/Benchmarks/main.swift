@@ -201,14 +201,16 @@ var rows: [Row] = []
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icat-bench-\(UUID().uuidString)")
 let sqlite = try SQLiteDatabase(path: directory.appendingPathComponent("catalog.sqlite").path, logger: logger)
-rows += try await benchmark(database: sqlite, name: "sqlite", options: options, logger: logger)
-await sqlite.close()
+rows += try await sqlite.withRunning {
+    try await benchmark(database: sqlite, name: "sqlite", options: options, logger: logger)
+}
 try? FileManager.default.removeItem(at: directory)
 
 if let url = options.postgres {
     let postgres = try await PostgresDatabase(url: url, logger: logger)
-    rows += try await benchmark(database: postgres, name: "postgresql", options: options, logger: logger)
-    await postgres.close()
+    rows += try await postgres.withRunning {
+        try await benchmark(database: postgres, name: "postgresql", options: options, logger: logger)
+    }
 } else {
     print("(no --postgres URL: PostgreSQL skipped)")
 }

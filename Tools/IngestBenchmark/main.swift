@@ -53,6 +53,8 @@ guard let url = options.postgres else {
 var logger = Logger(label: "bench")
 logger.logLevel = .warning
 let database = try await PostgresDatabase(url: url, logger: logger)
+// The pools run for the whole benchmark; the process ends with it.
+let running = Task { await database.run() }
 try await Migrator.bundled(for: database.dialect).migrate(database, logger: logger)
 let catalog = Catalog(database: database, configuration: .development, logger: logger)
 let service = CatalogService.make(catalog: catalog)
@@ -257,4 +259,5 @@ print(
         best["importData"]! / copyRate
     )
 )
-await database.close()
+running.cancel()
+await running.value

@@ -703,6 +703,8 @@ guard let url = options.postgres else {
 }
 
 let database = try await PostgresDatabase(url: url, logger: logger)
+// The pools run for the whole benchmark; the process ends with it.
+let running = Task { await database.run() }
 try await Migrator.bundled(for: .postgresql).migrate(database, logger: logger)
 let investigations = try await generate(database, shape: Shape(datafiles: options.datafiles), reuse: options.reuse)
 if options.authorization {
@@ -712,7 +714,8 @@ if options.authorization {
         options: options,
         logger: logger
     )
-    await database.close()
+    running.cancel()
+    await running.value
     exit(0)
 }
 let workload = Workload(ids: investigations.map(\.id), names: investigations.map(\.name))
@@ -773,7 +776,8 @@ for query in cases {
             )
     )
 }
-await database.close()
+running.cancel()
+await running.value
 
 print("")
 let concurrentLabel = "\(options.concurrency) tasks"

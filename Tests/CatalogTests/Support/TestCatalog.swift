@@ -62,70 +62,47 @@ enum TestCatalog {
         configuration: CatalogConfiguration = configuration,
         _ body: (Catalog) async throws -> R
     ) async throws -> R {
-        let database = try await openFreshDatabase(backend, limits: configuration.database)
-        do {
-            try await Migrator.bundled(for: database.database.dialect).migrate(database.database, logger: logger)
-            let catalog = Catalog(database: database.database, configuration: configuration, logger: logger)
-            let result = try await body(catalog)
-            await database.dispose()
-            return result
-        } catch {
-            await database.dispose()
-            throw error
+        try await withFreshDatabase(backend, limits: configuration.database) { database in
+            try await Migrator.bundled(for: database.dialect).migrate(database, logger: logger)
+            return try await body(Catalog(database: database, configuration: configuration, logger: logger))
         }
     }
 
-    /// Runs `body` on a new empty (unmigrated) database.
+    /// Runs `body` on a new empty (unmigrated) database, running: a temporary SQLite file, or a new PostgreSQL
+    /// database on the test cluster, opened with `postgresOptions` (the URL's query) and `limits`; removed after.
     static func withFreshDatabase<R: Sendable>(
         _ backend: Backend,
         postgresOptions: String = "maxConnections=4",
         limits: DatabaseLimits = DatabaseLimits(),
         _ body: (any Database) async throws -> R
     ) async throws -> R {
-        let fresh = try await openFreshDatabase(backend, postgresOptions: postgresOptions, limits: limits)
-        do {
-            let result = try await body(fresh.database)
-            await fresh.dispose()
-            return result
-        } catch {
-            await fresh.dispose()
-            throw error
-        }
-    }
-
-    struct FreshDatabase {
-        let database: any Database
-        let dispose: @Sendable () async -> Void
-    }
-
-    /// A new empty database: a temporary SQLite file, or a new PostgreSQL database on the test cluster, opened
-    /// with `postgresOptions` (the URL's query) and `limits`.
-    static func openFreshDatabase(
-        _ backend: Backend,
-        postgresOptions: String = "maxConnections=4",
-        limits: DatabaseLimits = DatabaseLimits()
-    ) async throws -> FreshDatabase {
         let name = "icat_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         switch backend {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+            defer { try? FileManager.default.removeItem(at: directory) }
             let database = try SQLiteDatabase(
                 path: directory.appendingPathComponent("catalog.sqlite").path,
                 limits: limits,
                 logger: logger
             )
-            return FreshDatabase(database: database) {
-                await database.close()
-                try? FileManager.default.removeItem(at: directory)
-            }
+            return try await database.withRunning { try await body(database) }
         case .postgresql:
             let base = try postgresURL()
             try await PostgresAdmin.shared.execute("CREATE DATABASE \"\(name)\"", on: base)
-            let url = replacingDatabase(in: base, with: String(name))
-            let database = try await PostgresDatabase(url: url + "?" + postgresOptions, limits: limits, logger: logger)
-            return FreshDatabase(database: database) {
-                await database.close()
+            do {
+                let url = replacingDatabase(in: base, with: String(name))
+                let database = try await PostgresDatabase(
+                    url: url + "?" + postgresOptions,
+                    limits: limits,
+                    logger: logger
+                )
+                let result = try await database.withRunning { try await body(database) }
                 try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)
+                return result
+            } catch {
+                try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)
+                throw error
             }
         }
     }
@@ -152,14 +129,17 @@ struct TestSetupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// One connection pool to the test cluster's base database, for creating and dropping test databases.
+/// One connection pool to the test cluster's base database, for creating and dropping test databases. It runs
+/// for as long as the test process does.
 actor PostgresAdmin {
     static let shared = PostgresAdmin()
     private var database: PostgresDatabase?
 
     func execute(_ sql: String, on url: String) async throws {
         if database == nil {
-            database = try await PostgresDatabase(url: url + "?maxConnections=2", logger: TestCatalog.logger)
+            let opened = try await PostgresDatabase(url: url + "?maxConnections=2", logger: TestCatalog.logger)
+            Task { await opened.run() }
+            database = opened
         }
         try await database!.withConnection { connection in
             try await connection.execute(SQLStatement(.postgresql, sql))
