@@ -159,15 +159,33 @@ let package = Package(
             exclude: ["corpus", "crashes-found", "query.dict"],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by the data-file format's tests and the behaviour suite.
+        .target(
+            name: "DataFileSamples",
+            dependencies: ["CatalogDataFormat", "CatalogSchema"],
+            path: "Tests/DataFileSamples",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CatalogDataFormatTests",
+            dependencies: ["CatalogDataFormat", "CatalogSchema", "DataFileSamples"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSONValue", "JSONRPC", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CatalogQueryTests",
-            dependencies: ["CatalogQuery", "CatalogSQL", "CatalogSchema"]
+            dependencies: ["CatalogQuery", "CatalogSQL", "CatalogSchema"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CatalogTests",
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
-                "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat",
+                "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat", "DataFileSamples",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Catalog
 import CatalogDataFormat
+import DataFileSamples
 import Foundation
 import JSONValue
 import Testing
@@ -24,7 +25,7 @@ struct DataTransferTests {
     ]
 
     static func example(_ name: String) throws -> DataFileSource {
-        .file(path: try DataFileFormatTests.example(name))
+        .file(path: try DataFileSamples.example(name))
     }
 
     static func root(_ catalog: Catalog) async throws -> String {
@@ -114,7 +115,7 @@ struct DataTransferTests {
     func aBrokenFileLeavesTheCatalogUnchangedAndSaysWhere(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let root = try await Self.root(catalog)
-            let good = try String(contentsOfFile: try DataFileFormatTests.example("icatdump-6.2.xml"), encoding: .utf8)
+            let good = try String(contentsOfFile: try DataFileSamples.example("icatdump-6.2.xml"), encoding: .utf8)
 
             // The last object refers to nothing, after hundreds of good ones written in several bulk writes.
             let stray = good.replacingOccurrences(
@@ -195,7 +196,7 @@ struct DataTransferTests {
             )
             #expect(checked.skipped == ignored.skipped)
 
-            let text = try String(contentsOfFile: try DataFileFormatTests.example("icatdump-6.2.yaml"), encoding: .utf8)
+            let text = try String(contentsOfFile: try DataFileSamples.example("icatdump-6.2.yaml"), encoding: .utf8)
             let changed = text.replacingOccurrences(of: "fullName: Nicolas Bourbaki", with: "fullName: N. Bourbaki")
             #expect(changed != text)
             let mismatch = await expectCatalogError(.objectAlreadyExists) {

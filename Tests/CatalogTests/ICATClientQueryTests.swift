@@ -1,4 +1,5 @@
 import CatalogDataFormat
+import DataFileSamples
 import Foundation
 import JSONValue
 import Testing
@@ -16,7 +17,7 @@ struct ICATClientQueryTests {
                 plugin: "simple",
                 credentials: ["username": "root", "password": "secret"]
             )
-            let text = try String(contentsOfFile: try DataFileFormatTests.example("icatdump-6.2.yaml"), encoding: .utf8)
+            let text = try String(contentsOfFile: try DataFileSamples.example("icatdump-6.2.yaml"), encoding: .utf8)
             _ = try await catalog.importData(sessionId: root, format: .yaml, source: .text(text))
             try await body(catalog, root)
         }

@@ -1,5 +1,6 @@
 import Catalog
 import CatalogDataFormat
+import DataFileSamples
 import Foundation
 import JSONValue
 import Testing
@@ -133,16 +134,6 @@ struct InputHygieneTests {
     // MARK: Data files
 
     /// A facility whose name holds a character the databases cannot store, in each format's own escape.
-    static func facilityFile(_ format: DataFileFormat, name: String) -> String {
-        switch format {
-        case .xml:
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<icatdata>\n<data>\n"
-                + "<facility id=\"F1\"><name>\(name)</name></facility>\n</data>\n</icatdata>\n"
-        case .yaml:
-            "---\nfacility:\n  F1:\n    name: \"\(name)\"\n"
-        }
-    }
-
     @Test(arguments: Backend.allCases, DataFileFormat.allCases)
     func aNULInADataFileIsRefusedAtItsLineAndNothingIsStored(_ backend: Backend, _ format: DataFileFormat) async throws
     {
@@ -153,7 +144,7 @@ struct InputHygieneTests {
                 try await catalog.importData(
                     sessionId: root,
                     format: format,
-                    source: .text(Self.facilityFile(format, name: escaped))
+                    source: .text(DataFileSamples.facilityFile(format, name: escaped))
                 )
             }
             // YAML reads the NUL and the catalog refuses it; XML 1.0 has no NUL, and libxml2 refuses the reference.
@@ -182,13 +173,6 @@ struct InputHygieneTests {
         }
     }
 
-    @Test(arguments: ["\\ud800", "\\udfff"])
-    func aLoneSurrogateInADataFileIsMalformed(_ escape: String) {
-        #expect(DataFileFormatTests.readError(.yaml, Self.facilityFile(.yaml, name: "a\(escape)")) != nil)
-        let reference = "&#x" + escape.dropFirst(2) + ";"
-        #expect(DataFileFormatTests.readError(.xml, Self.facilityFile(.xml, name: "a\(reference)")) != nil)
-    }
-
     /// About 1 KB that stands for 30⁴ = 810,000 datafile parameters through aliases, four levels deep.
     static let billionLaughs: String = {
         let width = 30
@@ -215,27 +199,6 @@ struct InputHygieneTests {
             #expect(took < .seconds(5), "took \(took)")
             #expect(try await catalog.count("Facility") == 0)
         }
-    }
-
-    @Test func yamlAliasesAreRefusedAtTheirLineAndStarsInTextAreNot() throws {
-        let alias = try #require(
-            DataFileFormatTests.readError(.yaml, "---\nfacility:\n  F1: &f\n    name: F\n  F2:\n    <<: *f\n")
-        )
-        #expect(alias.line == 6, "\(alias)")
-        #expect(alias.message.contains("alias"))
-        let starry = """
-            ---
-            facility:
-              F1:
-                name: a*b
-                fullName: "*quoted*"
-                description: '*single* **'
-                url: x *y
-            """
-        let objects = try DataFileFormatTests.readAll(.yaml, .text(starry))
-        #expect(objects.count == 1)
-        #expect(DataFileFormatTests.text(objects[0], "fullName") == "*quoted*")
-        #expect(DataFileFormatTests.text(objects[0], "url") == "x *y")
     }
 
     static func read(_ format: DataFileFormat, _ text: String, limit: Int) throws -> [DataFileObject] {

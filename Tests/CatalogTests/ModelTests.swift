@@ -122,25 +122,3 @@ struct ModelTests {
         }
     }
 }
-
-@Suite("JSON")
-struct JSONTests {
-    @Test func parsesAndSerializesEveryKindOfValue() throws {
-        let text = #"{"a":[1,-2.5,true,false,null,"x\"y\u00e9\ud83d\ude00"],"b":{"c":9007199254740993}}"#
-        let value = try JSON(parsing: text)
-        #expect(value["b"]?["c"] == .int(9_007_199_254_740_993))
-        #expect(value["a"]?.arrayValue?[5] == "x\"yé😀")
-        #expect(try JSON(parsing: value.serialized) == value)
-    }
-
-    @Test(arguments: [
-        "", "{", "[1,]", "{\"a\" 1}", "tru", "\"unterminated", "01", "1.", "[1] 2", "\"\\x\"", "{\"a\":1,}",
-    ])
-    func rejectsMalformedText(_ text: String) {
-        #expect(throws: JSONParseError.self) { try JSON(parsing: text) }
-    }
-
-    @Test func refusesHostileNesting() {
-        #expect(throws: JSONParseError.self) { try JSON(parsing: String(repeating: "[", count: 100_000)) }
-    }
-}

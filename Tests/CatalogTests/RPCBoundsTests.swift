@@ -150,22 +150,4 @@ struct RPCBoundsTests {
             #expect(try await Self.facilityCount(catalog, root) == [60])
         }
     }
-
-    @Test
-    func theBoundedWriterWritesWhatTheSerializerWritesOrNothing() {
-        let value: JSON = [
-            "b": [1, 2.5, "tab\there", ["nested": .null, "a": true]], "a": "quote \" and \\ and \u{1}",
-            "é": 3,
-        ]
-        let whole = value.serializedBytes
-        var exact = BoundedJSONWriter(limit: whole.count)
-        let fits = exact.append(value)
-        #expect(fits)
-        #expect(exact.bytes == whole)
-        var short = BoundedJSONWriter(limit: whole.count - 1)
-        short.append(byte: UInt8(ascii: "["))
-        let fitsShort = short.append(value)
-        #expect(!fitsShort)
-        #expect(short.bytes == Array("[".utf8))
-    }
 }

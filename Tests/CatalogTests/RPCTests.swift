@@ -1,6 +1,7 @@
 import Catalog
 import CatalogRPC
 import CatalogServer
+import DataFileSamples
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -249,7 +250,7 @@ struct DataFileHTTPTests {
     func importDataAndExportDataWorkOverJSONRPCWithOptionsChecked(_ backend: Backend) async throws {
         try await RPCTests().withServer(backend, maximumRequestBytes: 4 << 20) { client in
             let session = JSON.string(try await RPCTests.rootSession(client))
-            let text = try String(contentsOfFile: try DataFileFormatTests.example("icatdump-6.2.yaml"), encoding: .utf8)
+            let text = try String(contentsOfFile: try DataFileSamples.example("icatdump-6.2.yaml"), encoding: .utf8)
             let imported = try await RPCTests.call(
                 client,
                 "importData",
@@ -283,7 +284,7 @@ struct DataFileHTTPTests {
     func theDataRoutesStreamAnImportWithProgressAndAnExport(_ backend: Backend) async throws {
         try await RPCTests().withServer(backend) { client in
             let session = try await RPCTests.rootSession(client)
-            let file = try Data(contentsOf: URL(fileURLWithPath: try DataFileFormatTests.example("icatdump-6.2.xml")))
+            let file = try Data(contentsOf: URL(fileURLWithPath: try DataFileSamples.example("icatdump-6.2.xml")))
             let lines = try await client.execute(
                 uri: "/data/import?format=icatdata-xml",
                 method: .post,

@@ -1,5 +1,6 @@
 import Catalog
 import CatalogDataFormat
+import DataFileSamples
 import Foundation
 import JSONValue
 import Testing
@@ -18,7 +19,7 @@ struct ReferenceSummaryTests {
     /// The reference counts: `Entity : count` lines of `summary-6.2[.user]`.
     static func reference(_ user: String) throws -> [String: Int64] {
         let name = user == "root" ? "summary-6.2" : "summary-6.2.\(user)"
-        let text = try String(contentsOfFile: try DataFileFormatTests.example(name), encoding: .utf8)
+        let text = try String(contentsOfFile: try DataFileSamples.example(name), encoding: .utf8)
         var counts: [String: Int64] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -37,7 +38,7 @@ struct ReferenceSummaryTests {
                 plugin: "simple",
                 credentials: ["username": "root", "password": "secret"]
             )
-            var text = try String(contentsOfFile: try DataFileFormatTests.example("icatdump-6.2.xml"), encoding: .utf8)
+            var text = try String(contentsOfFile: try DataFileSamples.example("icatdump-6.2.xml"), encoding: .utf8)
             let creators = [
                 "<dataCollection id=\"DataCollection_00000001\">": "db/jbotu",
                 "<dataCollection id=\"DataCollection_00000002\">": "db/rbeck",

@@ -1,46 +1,23 @@
 import CatalogDataFormat
 import CatalogSchema
+import DataFileSamples
 import Foundation
 import Testing
 
 @Suite("The icatdata file format")
 struct DataFileFormatTests {
-    /// python-icat's example files: `$ICAT_TEST_EXAMPLES`, else what `Tools/fetch-examples.sh` fetched.
-    static let examples: URL = {
-        if let directory = ProcessInfo.processInfo.environment["ICAT_TEST_EXAMPLES"], !directory.isEmpty {
-            return URL(fileURLWithPath: directory)
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/python-icat-examples")
-    }()
-
     static let model = EntityModel.icat
 
-    static func example(_ name: String) throws -> String {
-        let path = examples.appendingPathComponent(name).path
-        try #require(
-            FileManager.default.fileExists(atPath: path),
-            "missing example \(path); run Tools/fetch-examples.sh or set ICAT_TEST_EXAMPLES"
-        )
-        return path
-    }
+    static func example(_ name: String) throws -> String { try DataFileSamples.example(name) }
 
     static func readAll(_ format: DataFileFormat, _ source: DataFileSource) throws -> [DataFileObject] {
-        var reader = try makeDataFileReader(format, source, model: model)
-        var objects: [DataFileObject] = []
-        while let object = try reader.next() {
-            objects.append(object)
-        }
-        return objects
+        try DataFileSamples.readAll(format, source)
     }
 
     /// The error reading `text` gives, nil if it reads without one.
     static func readError(_ format: DataFileFormat, _ text: String) -> DataFileError? {
         do {
-            _ = try readAll(format, .text(text))
-            return nil
-        } catch let error as DataFileError {
-            return error
+            return try DataFileSamples.readError(format, text)
         } catch {
             Issue.record("unexpected error \(error)")
             return nil
