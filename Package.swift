@@ -63,6 +63,18 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Where data files' bytes live: the ObjectStore protocol, the local-disk store, checksums as bytes stream.
+        // Knows neither the catalog nor HTTP.
+        .target(
+            name: "DataStore",
+            dependencies: [
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The icatdata file format of python-icat's icatdump and icatingest, in XML and YAML: streaming readers
         // and writers of its objects. Knows the entity model, not the database.
         .target(
@@ -169,6 +181,11 @@ let package = Package(
         .testTarget(
             name: "CatalogDataFormatTests",
             dependencies: ["CatalogDataFormat", "CatalogSchema", "DataFileSamples"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DataStoreTests",
+            dependencies: ["DataStore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
