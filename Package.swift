@@ -119,6 +119,7 @@ let package = Package(
         .target(
             name: "CatalogServer",
             dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "CatalogRPC", "Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -90,6 +90,9 @@ struct RuleChain: Sendable {
     let references: [String]
     /// The quoted key column.
     let id: String
+    /// Whether the last step's reference is never null (a foreign key): only then can a condition that reads
+    /// nothing but the last object's key take it from the reference, since an inner join drops a null one.
+    let lastIsRequired: Bool
 
     /// The terms that admit the row of `alias` when one of `rules` admits the object the steps reach. Objects
     /// before the last are aliased `c1`, `c2`, ... (rules' own aliases start with `r`, a query's with `t`).
@@ -97,10 +100,9 @@ struct RuleChain: Sendable {
         let last = tables.count
         // Where the last object's key is read: the reference to it.
         let anchorKey = last == 1 ? "\(alias).\(references[0])" : "c\(last - 1).\(references[last - 1])"
-        var inner = rules.filter(\.condition.readsOnlyRowKey).map {
-            $0.condition.filling(rowAlias: "", rowKey: anchorKey, userName: userName)
-        }
-        let onRow = rules.filter { !$0.condition.readsOnlyRowKey }
+        let fromReference = rules.filter { lastIsRequired && $0.condition.readsOnlyRowKey }
+        var inner = fromReference.map { $0.condition.filling(rowAlias: "", rowKey: anchorKey, userName: userName) }
+        let onRow = rules.filter { !(lastIsRequired && $0.condition.readsOnlyRowKey) }
         if !onRow.isEmpty {
             let anchor = "c\(last)"
             var term = SQLFragment(
@@ -237,7 +239,8 @@ extension QueryCompiler {
             key: steps.map { $0.from.name + "." + $0.field.name }.joined(separator: "/"),
             tables: steps.map { dialect.quote($0.to.table) },
             references: steps.map { dialect.quote($0.field.column!) },
-            id: dialect.quote("id")
+            id: dialect.quote("id"),
+            lastIsRequired: steps.last!.field.required
         )
     }
 

@@ -6,6 +6,7 @@ import Hummingbird
 import JSONRPC
 import Logging
 import Prometheus
+import ServiceLifecycle
 
 /// Where and how the HTTP server listens.
 public struct ServerConfiguration: Sendable {
@@ -114,7 +115,11 @@ public enum CatalogServer {
             let database = catalog.database
             application.addServices(database)
             application.beforeServerStarts {
-                try await Migrator.bundled(for: database.dialect).migrate(database, logger: logger)
+                // A signal while waiting for another server's migration stops the wait (and the server).
+                let migrate: @Sendable () async throws -> [Int] = {
+                    try await Migrator.bundled(for: database.dialect).migrate(database, logger: logger)
+                }
+                _ = try await cancelWhenGracefulShutdown(migrate)
             }
         }
         return application

@@ -35,6 +35,8 @@ public final class PostgresDatabase: Database {
         var leased = 0
         /// A call found the server unreachable; the next call checks before waiting for a connection.
         var failing = false
+        /// `run()` was entered.
+        var hasRun = false
     }
 
     /// Opens a pool for `postgres://user:password@host:port/database`; `?maxConnections=N` sizes the pool,
@@ -100,8 +102,13 @@ public final class PostgresDatabase: Database {
     }
 
     /// Runs the connection pools until the task is cancelled or the service shuts down gracefully; then every
-    /// connection is closed.
+    /// connection is closed. A database runs once: it cannot be run again after it stopped.
     public func run() async {
+        let first = state.withLock { state in
+            defer { state.hasRun = true }
+            return !state.hasRun
+        }
+        precondition(first, "a PostgresDatabase runs once")
         let pools = pools.stream
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in

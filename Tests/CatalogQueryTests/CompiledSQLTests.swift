@@ -105,4 +105,15 @@ struct CompiledSQLTests {
         #expect(!text.contains("\"datafile_format\" c1"), "\(text)")
         #expect(text.hasPrefix("(EXISTS (SELECT 1 FROM \"datafile\" "), "the outer-join rule, untouched: \(text)")
     }
+
+    /// A rule through a reference that may be null (`Dataset.sample`) admits only rows whose reference leads to
+    /// an object: the object's table is read, even for a condition on its key alone.
+    @Test func aRuleThroughANullableReferenceReadsTheObject() throws {
+        let rule = try Self.compiler.compileRule("SELECT ds FROM Dataset ds JOIN ds.sample s")
+        let text = rule.condition(alias: "t0", userName: "u").statement(.postgresql).text
+        #expect(text.contains("FROM \"sample\" c1 WHERE c1.\"id\" = t0.\"sample_id\""), "\(text)")
+        let longer = try Self.compiler.compileRule("SELECT df FROM Datafile df JOIN df.dataset ds JOIN ds.sample s")
+        let longerText = longer.condition(alias: "t0", userName: "u").statement(.postgresql).text
+        #expect(longerText.contains("FROM \"sample\" c2 WHERE c2.\"id\" = c1.\"sample_id\""), "\(longerText)")
+    }
 }
