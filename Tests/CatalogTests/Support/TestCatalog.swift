@@ -120,12 +120,15 @@ enum TestCatalog {
             }
         case .postgresql:
             let base = try postgresURL()
-            try await PostgresAdmin.shared.execute("CREATE DATABASE \"\(name)\"", on: base)
+            try await PostgresAdmin.shared.execute("CREATE DATABASE \(identifier: name)", on: base)
             let url = replacingDatabase(in: base, with: String(name))
             let database = try await PostgresDatabase(url: url + "?" + postgresOptions, limits: limits, logger: logger)
             return FreshDatabase(database: database) {
                 await database.close()
-                try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)
+                try? await PostgresAdmin.shared.execute(
+                    "DROP DATABASE IF EXISTS \(identifier: name) WITH (FORCE)",
+                    on: base
+                )
             }
         }
     }
@@ -157,12 +160,12 @@ actor PostgresAdmin {
     static let shared = PostgresAdmin()
     private var database: PostgresDatabase?
 
-    func execute(_ sql: String, on url: String) async throws {
+    func execute(_ sql: SQLFragment, on url: String) async throws {
         if database == nil {
             database = try await PostgresDatabase(url: url + "?maxConnections=2", logger: TestCatalog.logger)
         }
         try await database!.withConnection { connection in
-            try await connection.execute(SQLStatement(.postgresql, sql))
+            try await connection.execute(sql.statement(.postgresql))
         }
     }
 }
