@@ -141,21 +141,21 @@ struct BulkWriter: Sendable {
             return
         }
         let dialect = connection.dialect
-        try await connection.execute(SQLStatement(dialect, "SAVEPOINT icat_bulk"))
+        try await connection.execute(("SAVEPOINT icat_bulk" as SQLFragment).statement(dialect))
         do {
             try await writeTables(plain, on: connection)
             try await checkParameters(parameters, on: connection)
             try await writeTables(parameters, on: connection)
-            try await connection.execute(SQLStatement(dialect, "RELEASE SAVEPOINT icat_bulk"))
+            try await connection.execute(("RELEASE SAVEPOINT icat_bulk" as SQLFragment).statement(dialect))
         } catch is DatabaseError {
-            try await connection.execute(SQLStatement(dialect, "ROLLBACK TO SAVEPOINT icat_bulk"))
-            try await connection.execute(SQLStatement(dialect, "RELEASE SAVEPOINT icat_bulk"))
+            try await connection.execute(("ROLLBACK TO SAVEPOINT icat_bulk" as SQLFragment).statement(dialect))
+            try await connection.execute(("RELEASE SAVEPOINT icat_bulk" as SQLFragment).statement(dialect))
             try await writeOneByOne(plain, on: connection)
             try await checkParameters(parameters, on: connection)
             try await writeOneByOne(parameters, on: connection)
         } catch {
-            try await connection.execute(SQLStatement(dialect, "ROLLBACK TO SAVEPOINT icat_bulk"))
-            try await connection.execute(SQLStatement(dialect, "RELEASE SAVEPOINT icat_bulk"))
+            try await connection.execute(("ROLLBACK TO SAVEPOINT icat_bulk" as SQLFragment).statement(dialect))
+            try await connection.execute(("RELEASE SAVEPOINT icat_bulk" as SQLFragment).statement(dialect))
             throw error
         }
     }

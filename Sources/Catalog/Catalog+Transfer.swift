@@ -83,7 +83,9 @@ extension Catalog {
             if database.dialect == .postgresql {
                 try await database.withTransaction { connection in
                     try await connection.execute(
-                        SQLStatement(.postgresql, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                        ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" as SQLFragment).statement(
+                            .postgresql
+                        )
                     )
                     try await export(format, query, attributes, caller: caller, to: sink, on: connection)
                 }

@@ -13,26 +13,22 @@ struct EntityTable: Sendable {
     /// `SELECT <every column> FROM t o WHERE o.<column> IN (...) [AND condition]`, in id order. The condition
     /// (what the caller may read) refers to the table as `o`.
     func select(where column: String, in values: [Int64], condition: SQLFragment? = nil) -> SQLStatement {
-        var sql = SQLFragment("SELECT ")
-        sql.append(entity.columns.map { "o." + dialect.quote($0.column!) }.joined(separator: ", "))
-        sql.append(" FROM \(dialect.quote(entity.table)) o WHERE o.\(dialect.quote(column))")
+        var sql: SQLFragment = "SELECT \(columns) FROM \(identifier: entity.table) o WHERE o.\(identifier: column)"
         if values.count == 1 {
-            sql.append(" = ")
-            sql.bind(.integer(values[0]))
+            sql.append(" = \(values[0])")
         } else {
-            sql.append(" IN (")
-            for (index, value) in values.enumerated() {
-                if index > 0 { sql.append(", ") }
-                sql.bind(.integer(value))
-            }
-            sql.append(")")
+            sql.append(" IN (\(list: values.map(SQLValue.integer)))")
         }
         if let condition {
-            sql.append(" AND ")
-            sql.append(condition)
+            sql.append(" AND \(condition)")
         }
-        sql.append(" ORDER BY o.\(dialect.quote("id"))")
+        sql.append(" ORDER BY o.\(identifier: "id")")
         return sql.statement(dialect)
+    }
+
+    /// Every column of the table as `o."column"`, in `EntityDefinition.columns` order.
+    var columns: SQLFragment {
+        entity.columns.map { "o.\(identifier: $0.column!)" as SQLFragment }.joined()
     }
 
     /// Reads a row selected by `select`.
@@ -72,63 +68,48 @@ struct EntityTable: Sendable {
         condition: SQLFragment?,
         on connection: any DatabaseConnection
     ) async throws(DatabaseError) -> [StoredObject] {
-        var sql = SQLFragment("SELECT ")
-        sql.append(entity.columns.map { "o." + dialect.quote($0.column!) }.joined(separator: ", "))
-        sql.append(" FROM \(dialect.quote(entity.table)) o WHERE o.\(dialect.quote("id")) > ")
-        sql.bind(.integer(after))
+        var sql: SQLFragment =
+            "SELECT \(columns) FROM \(identifier: entity.table) o WHERE o.\(identifier: "id") > \(after)"
         if let condition {
-            sql.append(" AND ")
-            sql.append(condition)
+            sql.append(" AND \(condition)")
         }
-        sql.append(" ORDER BY o.\(dialect.quote("id")) LIMIT ")
-        sql.bind(.integer(Int64(limit)))
+        sql.append(" ORDER BY o.\(identifier: "id") LIMIT \(Int64(limit))")
         return try await connection.query(sql.statement(dialect)).map(object(from:))
     }
 
     /// `INSERT INTO t (...) VALUES (...) RETURNING id` for the given column values (by field name).
     func insert(_ values: [String: SQLValue]) -> SQLStatement {
         let fields = entity.columns.filter { values[$0.name] != nil }
-        var statement = SQLStatement(dialect, "INSERT INTO \(dialect.quote(entity.table)) (")
-        statement.append(fields.map { dialect.quote($0.column!) }.joined(separator: ", "))
-        statement.append(") VALUES (")
-        statement.bindList(fields.map { values[$0.name]! })
-        statement.append(") RETURNING \(dialect.quote("id"))")
-        return statement
+        let sql: SQLFragment = """
+            INSERT INTO \(identifier: entity.table) (\(identifiers: fields.map { $0.column! })) \
+            VALUES (\(list: fields.map { values[$0.name]! })) RETURNING \(identifier: "id")
+            """
+        return sql.statement(dialect)
     }
 
     /// `UPDATE t SET ... WHERE id = ?`.
     func update(id: Int64, _ values: [String: SQLValue]) -> SQLStatement {
         let fields = entity.columns.filter { values[$0.name] != nil }
-        var statement = SQLStatement(dialect, "UPDATE \(dialect.quote(entity.table)) SET ")
-        for (index, field) in fields.enumerated() {
-            if index > 0 { statement.append(", ") }
-            statement.append("\(dialect.quote(field.column!)) = ")
-            statement.bind(values[field.name]!)
-        }
-        statement.append(" WHERE \(dialect.quote("id")) = ")
-        statement.bind(.integer(id))
-        return statement
+        let assignments = fields.map { "\(identifier: $0.column!) = \(values[$0.name]!)" as SQLFragment }
+        let sql: SQLFragment = """
+            UPDATE \(identifier: entity.table) SET \(assignments.joined()) WHERE \(identifier: "id") = \(id)
+            """
+        return sql.statement(dialect)
     }
 
     /// `DELETE FROM t WHERE id = ? RETURNING id`: no row back means there was nothing to delete.
     func delete(id: Int64) -> SQLStatement {
-        var statement = SQLStatement(
-            dialect,
-            "DELETE FROM \(dialect.quote(entity.table)) WHERE \(dialect.quote("id")) = "
-        )
-        statement.bind(.integer(id))
-        statement.append(" RETURNING \(dialect.quote("id"))")
-        return statement
+        let sql: SQLFragment = """
+            DELETE FROM \(identifier: entity.table) WHERE \(identifier: "id") = \(id) RETURNING \(identifier: "id")
+            """
+        return sql.statement(dialect)
     }
 
     /// `SELECT id FROM t WHERE id = ?`.
     func exists(id: Int64) -> SQLStatement {
-        var statement = SQLStatement(
-            dialect,
-            "SELECT \(dialect.quote("id")) FROM \(dialect.quote(entity.table)) WHERE "
-        )
-        statement.append("\(dialect.quote("id")) = ")
-        statement.bind(.integer(id))
-        return statement
+        let sql: SQLFragment = """
+            SELECT \(identifier: "id") FROM \(identifier: entity.table) WHERE \(identifier: "id") = \(id)
+            """
+        return sql.statement(dialect)
     }
 }

@@ -229,14 +229,11 @@ struct EntityWriter: Sendable {
                     var start = 0
                     while start < parents.count {
                         let chunk = parents[start..<min(start + EntityTable.maximumListLength, parents.count)]
-                        var select = SQLStatement(
-                            dialect,
-                            "SELECT \(dialect.quote("id")) FROM \(dialect.quote(child.table)) WHERE "
-                                + "\(dialect.quote(child.field(named: inverse)!.column!)) IN ("
-                        )
-                        select.bindList(chunk.map(SQLValue.integer))
-                        select.append(")")
-                        for row in try await connection.query(select) {
+                        let select: SQLFragment = """
+                            SELECT \(identifier: "id") FROM \(identifier: child.table) \
+                            WHERE \(identifier: child.field(named: inverse)!.column!) IN (\(list: chunk.map(SQLValue.integer)))
+                            """
+                        for row in try await connection.query(select.statement(dialect)) {
                             if let childId = row[0].int64Value, found[target, default: []].insert(childId).inserted {
                                 next[target, default: []].append(childId)
                             }

@@ -59,8 +59,7 @@ struct SessionStore: Sendable {
         self.cache = SessionCache(window: cacheWindow)
     }
 
-    private var table: String { database.dialect.quote(SchemaDDL.sessionTable) }
-    private func q(_ name: String) -> String { database.dialect.quote(name) }
+    private var table: SQLFragment { "\(identifier: SchemaDDL.sessionTable)" }
 
     /// Starts a session for `userName` and returns its id.
     func open(for userName: String, now: Date = Date()) async throws -> String {
@@ -71,16 +70,13 @@ struct SessionStore: Sendable {
         }.joined()
         try await database.withConnection { connection in
             // Expired sessions are swept whenever one is opened; the index on expires_at keeps this cheap.
-            var sweep = SQLStatement(connection.dialect, "DELETE FROM \(table) WHERE \(q("expires_at")) < ")
-            sweep.bind(.timestamp(now))
-            try await connection.execute(sweep)
-            var insert = SQLStatement(
-                connection.dialect,
-                "INSERT INTO \(table) (\(q("id")), \(q("user_name")), \(q("expires_at"))) VALUES ("
-            )
-            insert.bindList([.text(id), .text(userName), .timestamp(now.addingTimeInterval(lifetime))])
-            insert.append(")")
-            try await connection.execute(insert)
+            let sweep: SQLFragment = "DELETE FROM \(table) WHERE \(identifier: "expires_at") < \(now)"
+            try await connection.execute(sweep.statement(connection.dialect))
+            let insert: SQLFragment = """
+                INSERT INTO \(table) (\(identifiers: ["id", "user_name", "expires_at"])) \
+                VALUES (\(id), \(userName), \(now.addingTimeInterval(lifetime)))
+                """
+            try await connection.execute(insert.statement(connection.dialect))
         }
         return id
     }
@@ -101,13 +97,12 @@ struct SessionStore: Sendable {
         }
         if let session = cache.get(sessionId, now: now) { return session }
         let rows = try await database.withConnection { connection in
-            var select = SQLStatement(
-                connection.dialect,
-                "SELECT \(q("user_name")), \(q("expires_at")), (SELECT \(q("version")) FROM \(q("icat_rules_version")) "
-                    + "WHERE \(q("id")) = 1) FROM \(table) WHERE \(q("id")) = "
-            )
-            select.bind(.text(sessionId))
-            return try await connection.query(select)
+            let select: SQLFragment = """
+                SELECT \(identifier: "user_name"), \(identifier: "expires_at"), \
+                (SELECT \(identifier: "version") FROM \(identifier: "icat_rules_version") WHERE \(identifier: "id") = 1) \
+                FROM \(table) WHERE \(identifier: "id") = \(sessionId)
+                """
+            return try await connection.query(select.statement(connection.dialect))
         }
         guard let row = rows.first, let userName = row[0].stringValue, let expires = row[1].dateValue, expires > now
         else {
@@ -123,11 +118,11 @@ struct SessionStore: Sendable {
         _ = try await lookup(sessionId, now: now)
         cache.remove(sessionId)
         try await database.withConnection { connection in
-            var update = SQLStatement(connection.dialect, "UPDATE \(table) SET \(q("expires_at")) = ")
-            update.bind(.timestamp(now.addingTimeInterval(lifetime)))
-            update.append(" WHERE \(q("id")) = ")
-            update.bind(.text(sessionId))
-            try await connection.execute(update)
+            let update: SQLFragment = """
+                UPDATE \(table) SET \(identifier: "expires_at") = \(now.addingTimeInterval(lifetime)) \
+                WHERE \(identifier: "id") = \(sessionId)
+                """
+            try await connection.execute(update.statement(connection.dialect))
         }
     }
 
@@ -136,9 +131,8 @@ struct SessionStore: Sendable {
         _ = try await lookup(sessionId)
         cache.remove(sessionId)
         try await database.withConnection { connection in
-            var delete = SQLStatement(connection.dialect, "DELETE FROM \(table) WHERE \(q("id")) = ")
-            delete.bind(.text(sessionId))
-            try await connection.execute(delete)
+            let delete: SQLFragment = "DELETE FROM \(table) WHERE \(identifier: "id") = \(sessionId)"
+            try await connection.execute(delete.statement(connection.dialect))
         }
     }
 }

@@ -26,7 +26,10 @@ final class CompilationContext {
         self.aliasPrefix = aliasPrefix
     }
 
-    func q(_ identifier: String) -> String { dialect.quote(identifier) }
+    /// `alias."column"`.
+    func column(_ alias: String, _ column: String) -> SQLFragment {
+        "\(alias: alias).\(identifier: column)"
+    }
 
     func newAlias() -> String {
         defer { aliasCount += 1 }
@@ -63,12 +66,7 @@ final class CompilationContext {
             case .entity(let entity, let reference):
                 let alias = self.alias(for: reference, entity: entity, in: scope)
                 selectedEntityAliases.append((entity, alias))
-                var columns = SQLFragment()
-                for (index, field) in entity.columns.enumerated() {
-                    if index > 0 { columns.append(", ") }
-                    columns.append("\(alias).\(q(field.column!))")
-                }
-                selectSQL.append(columns)
+                selectSQL.append(entity.columns.map { column(alias, $0.column!) }.joined())
                 items.append(.entity(entity))
             case .value(let kind):
                 selectSQL.append(compiled.sql)
@@ -90,9 +88,7 @@ final class CompilationContext {
             let compiled = try compile(expression, in: scope)
             switch compiled.type {
             case .entity(let entity, let reference):
-                orderBy.append(
-                    (SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"), ascending)
-                )
+                orderBy.append((column(alias(for: reference, entity: entity, in: scope), "id"), ascending))
             default:
                 orderBy.append((compiled.sql, ascending))
             }
@@ -127,17 +123,14 @@ final class CompilationContext {
         if orderBy.isEmpty, !hasAggregate, syntax.groupBy.isEmpty, let (_, alias) = selectedEntityAliases.first,
             selectedEntityAliases.count == items.count
         {
-            orderBy.append((SQLFragment("\(alias).\(q("id"))"), true))
+            orderBy.append((column(alias, "id"), true))
         }
 
         let include = try includeTree(syntax, items: items)
 
-        var sql = SQLFragment("SELECT ")
+        var sql: SQLFragment = "SELECT "
         if syntax.distinct { sql.append("DISTINCT ") }
-        for (index, fragment) in selectSQL.enumerated() {
-            if index > 0 { sql.append(", ") }
-            sql.append(fragment)
-        }
+        sql.append(selectSQL.joined())
         if syntax.distinct {
             // SELECT DISTINCT needs its ORDER BY keys among the selected columns; they are read and ignored.
             for (key, _) in orderBy {
@@ -151,12 +144,11 @@ final class CompilationContext {
             let nulls = dialect == .sqlite
             sql.append(" ORDER BY ")
             sql.append(
-                list(
-                    orderBy.map {
-                        $0.key + ($0.ascending ? " ASC" : " DESC")
-                            + (nulls ? ($0.ascending ? " NULLS LAST" : " NULLS FIRST") : "")
-                    }
-                )
+                orderBy.map {
+                    $0.key + ($0.ascending ? " ASC" : " DESC")
+                        + (nulls ? ($0.ascending ? " NULLS LAST" : " NULLS FIRST") : "")
+                }
+                .joined()
             )
         }
         var limit = syntax.limit
@@ -199,7 +191,7 @@ final class CompilationContext {
         }
         if !groups.isEmpty {
             sql.append(" GROUP BY ")
-            sql.append(list(groups))
+            sql.append(groups.joined())
         }
         if let having {
             sql.append(" HAVING ")
@@ -214,7 +206,7 @@ final class CompilationContext {
             try refuseAggregates(in: expression, clause: "GROUP BY")
             let compiled = try compile(expression, in: scope)
             if case .entity(let entity, let reference) = compiled.type {
-                keys.append(SQLFragment("\(alias(for: reference, entity: entity, in: scope)).\(q("id"))"))
+                keys.append(column(alias(for: reference, entity: entity, in: scope), "id"))
             } else {
                 keys.append(compiled.sql)
             }
@@ -222,24 +214,8 @@ final class CompilationContext {
         return keys
     }
 
-    func list(_ fragments: [SQLFragment]) -> SQLFragment {
-        var result = SQLFragment()
-        for (index, fragment) in fragments.enumerated() {
-            if index > 0 { result.append(", ") }
-            result.append(fragment)
-        }
-        return result
-    }
-
     func conjunction(_ fragments: [SQLFragment]) -> SQLFragment {
-        var result = SQLFragment()
-        for (index, fragment) in fragments.enumerated() {
-            if index > 0 { result.append(" AND ") }
-            result.append("(")
-            result.append(fragment)
-            result.append(")")
-        }
-        return result
+        fragments.map { "(\($0))" }.joined(separator: " AND ")
     }
 
     /// The FROM clause of a scope, and the conditions that belong in its WHERE clause: the join condition of its
@@ -250,12 +226,12 @@ final class CompilationContext {
         var from = SQLFragment()
         var conditions: [SQLFragment] = []
         for (index, table) in scope.from.enumerated() {
-            let name = "\(q(table.entity.table)) \(table.alias)"
+            let name: SQLFragment = "\(identifier: table.entity.table) \(alias: table.alias)"
             let restriction =
                 restrictsEveryVariable ? restrictionCondition(for: table.entity, alias: table.alias, in: scope) : nil
             if index == 0 {
                 from.append(name)
-                if let on = table.on { conditions.append(SQLFragment(on)) }
+                if let on = table.on { conditions.append(on) }
                 if let restriction { conditions.append(restriction) }
                 continue
             }
@@ -318,10 +294,10 @@ final class CompilationContext {
         if case .entity(let entity, let reference) = item.type {
             if case .foreignKey(let parent, let field) = reference, field.required, !isNullable(parent, in: scope) {
                 // A required relation's key is never null: the referenced row need not be read.
-                item = Compiled(sql: SQLFragment(keySQL(reference)), type: item.type)
+                item = Compiled(sql: keySQL(reference), type: item.type)
             } else {
                 let alias = self.alias(for: reference, entity: entity, in: scope)
-                item = Compiled(sql: SQLFragment("\(alias).\(q("id"))"), type: .entity(entity, .alias(alias)))
+                item = Compiled(sql: column(alias, "id"), type: .entity(entity, .alias(alias)))
             }
         }
         if let (entity, alias) = try restrictedTarget(of: syntax.select[0], compiled: item, in: scope),
@@ -330,9 +306,9 @@ final class CompilationContext {
             conditions.append(restriction)
         }
         if let extraCondition { conditions.append(try extraCondition(item, scope)) }
-        var sql = SQLFragment("(SELECT ")
+        var sql: SQLFragment = "(SELECT "
         if syntax.distinct { sql.append("DISTINCT ") }
-        sql.append(selectOne ? SQLFragment("1") : item.sql)
+        sql.append(selectOne ? "1" : item.sql)
         let groups = try groupKeys(syntax.groupBy, in: scope)
         var having: SQLFragment?
         if let havingClause = syntax.having { having = try condition(havingClause, in: scope) }
@@ -444,7 +420,7 @@ final class CompilationContext {
             if case .entity(let entity, let reference) = compiled.type {
                 let alias = alias(for: reference, entity: entity, in: scope)
                 covering.aliases.insert(alias)
-                covering.sql.insert(key(SQLFragment("\(alias).\(q("id"))")))
+                covering.sql.insert(key(column(alias, "id")))
             } else if case .path(let parts, let position) = expression, parts.count >= 2, parts.last == "id",
                 let owner = try ownerAlias(parts, in: scope, at: position)
             {
@@ -585,9 +561,9 @@ final class CompilationContext {
                 var alias = start.alias
                 // A collection of a variable joined by foreign key is joined to that key (`iu.investigation_id =
                 // ds.investigation_id`); anything else needs the variable's own table.
-                var startKey = "\(alias).\(q("id"))"
+                var startKey = column(alias, "id")
                 if let foreignKey = start.foreignKey, path.count == 2, entity.field(named: path[1])?.isMany == true {
-                    startKey = "\(foreignKey.parentAlias).\(q(foreignKey.field.column!))"
+                    startKey = column(foreignKey.parentAlias, foreignKey.field.column!)
                 } else {
                     alias = written(alias, in: scope)
                 }
@@ -609,13 +585,13 @@ final class CompilationContext {
                         continue
                     }
                     let newAlias = newAlias()
-                    let on: String
+                    let on: SQLFragment
                     switch field.kind {
-                    case .one: on = "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
+                    case .one: on = "\(column(newAlias, "id")) = \(column(alias, field.column!))"
                     case .many(_, let inverse, _):
-                        let key = stepIndex == 0 ? startKey : "\(alias).\(q("id"))"
-                        on = "\(newAlias).\(q(target.field(named: inverse)!.column!)) = \(key)"
-                    case .attribute: on = ""
+                        let key = stepIndex == 0 ? startKey : column(alias, "id")
+                        on = "\(column(newAlias, target.field(named: inverse)!.column!)) = \(key)"
+                    case .attribute: on = SQLFragment()
                     }
                     let joined = JoinedTable(
                         kind: kind == .left ? .left : .inner,
@@ -702,7 +678,7 @@ final class CompilationContext {
                 kind: .inner,
                 entity: target,
                 alias: newAlias,
-                on: "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
+                on: "\(column(newAlias, "id")) = \(column(alias, field.column!))"
             )
         )
         scope.implicitJoins[key] = newAlias
@@ -727,12 +703,12 @@ final class CompilationContext {
                 alias = existing
             } else {
                 let newAlias = newAlias()
-                let on: String
+                let on: SQLFragment
                 switch field.kind {
-                case .one: on = "\(newAlias).\(q("id")) = \(alias).\(q(field.column!))"
+                case .one: on = "\(column(newAlias, "id")) = \(column(alias, field.column!))"
                 case .many(_, let inverse, _):
-                    on = "\(newAlias).\(q(next.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
-                case .attribute: on = ""
+                    on = "\(column(newAlias, next.field(named: inverse)!.column!)) = \(column(alias, "id"))"
+                case .attribute: on = SQLFragment()
                 }
                 scope.from.append(JoinedTable(kind: .inner, entity: next, alias: newAlias, on: on))
                 scope.implicitJoins[prefix] = newAlias

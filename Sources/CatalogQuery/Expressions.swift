@@ -24,7 +24,7 @@ extension CompilationContext {
             }
             var sql = SQLFragment()
             if let userName {
-                sql.bind(.text(userName))
+                sql = "\(userName)"
             } else {
                 sql.bindUserName()
             }
@@ -32,7 +32,7 @@ extension CompilationContext {
         case .unary(_, let operand, let position):
             let compiled = try compile(operand, in: scope)
             guard isNumeric(compiled.type) else { throw QueryError("'-' needs a number", at: position) }
-            return Compiled(sql: "(-" + compiled.sql + ")", type: compiled.type)
+            return Compiled(sql: "(-\(compiled.sql))", type: compiled.type)
         case .binary(let op, let left, let right, let position):
             if ["+", "-", "*", "/"].contains(op) {
                 let a = try compile(left, in: scope)
@@ -42,12 +42,15 @@ extension CompilationContext {
                 }
                 let integral = isIntegral(a.type) && isIntegral(b.type)
                 // Division by zero is null on both databases (PostgreSQL would fail the query, SQLite gives null).
-                let divisor = op == "/" ? "NULLIF(" + b.sql + ", 0)" : b.sql
-                return Compiled(sql: "(" + a.sql + " \(op) " + divisor + ")", type: .value(integral ? .integer : .real))
+                let divisor: SQLFragment = op == "/" ? "NULLIF(\(b.sql), 0)" : b.sql
+                return Compiled(
+                    sql: "(\(a.sql) \(Self.symbol(op)) \(divisor))",
+                    type: .value(integral ? .integer : .real)
+                )
             }
             return try comparison(op, left, right, in: scope, at: position)
         case .not(let operand, _):
-            return Compiled(sql: "(NOT " + (try condition(operand, in: scope)) + ")", type: .value(.boolean))
+            return Compiled(sql: "(NOT \(try condition(operand, in: scope)))", type: .value(.boolean))
         case .and(let terms):
             return Compiled(sql: try chain(terms, joinedBy: " AND ", in: scope), type: .value(.boolean))
         case .or(let terms):
@@ -56,37 +59,36 @@ extension CompilationContext {
             let compiled = try compile(operand, in: scope)
             let sql: SQLFragment
             if case .entity(_, let reference) = compiled.type {
-                sql = SQLFragment(keySQL(reference))
+                sql = keySQL(reference)
             } else {
                 sql = compiled.sql
             }
-            return Compiled(sql: "(" + sql + (negated ? " IS NOT NULL)" : " IS NULL)"), type: .value(.boolean))
+            return Compiled(sql: "(\(sql)" + (negated ? " IS NOT NULL)" : " IS NULL)"), type: .value(.boolean))
         case .isEmpty(let parts, let negated, let position):
             let (parent, alias, field) = try collection(parts, in: scope, at: position)
             _ = parent
             let exists = collectionExists(alias: alias, field: field, extra: nil)
-            return Compiled(sql: (negated ? "" : "NOT ") + exists, type: .value(.boolean))
+            return Compiled(sql: (negated ? SQLFragment() : "NOT ") + exists, type: .value(.boolean))
         case .between(let value, let low, let high, let negated, let position):
             let v = try compile(value, in: scope)
             let l = try coerce(try compile(low, in: scope), to: v.type, at: position)
             let h = try coerce(try compile(high, in: scope), to: v.type, at: position)
             try checkComparable(v.type, l.type, at: position)
             return Compiled(
-                sql: "(" + v.sql + (negated ? " NOT BETWEEN " : " BETWEEN ") + l.sql + " AND " + h.sql + ")",
+                sql: "(\(v.sql)" + (negated ? " NOT BETWEEN " : " BETWEEN ") + "\(l.sql) AND \(h.sql))",
                 type: .value(.boolean)
             )
         case .like(let value, let pattern, let escape, let negated, let position):
             let v = try compile(value, in: scope)
             let p = try compile(pattern, in: scope)
             guard isString(v.type), isString(p.type) else { throw QueryError("LIKE compares strings", at: position) }
-            var sql = "(" + v.sql + (negated ? " NOT LIKE " : " LIKE ") + p.sql
+            var sql: SQLFragment = "(\(v.sql)" + (negated ? " NOT LIKE " : " LIKE ") + p.sql
             if let escape {
                 guard case .literal(.string(let character), let escapePosition) = escape, character.count == 1 else {
                     throw QueryError("ESCAPE needs a single character in quotes", at: escape.position)
                 }
                 _ = escapePosition
-                sql.append(" ESCAPE ")
-                sql.bind(.text(character))
+                sql.append(" ESCAPE \(character)")
             }
             sql.append(")")
             return Compiled(sql: sql, type: .value(.boolean))
@@ -94,11 +96,11 @@ extension CompilationContext {
             let v = try compile(value, in: scope)
             let left: SQLFragment
             if case .entity(_, let reference) = v.type {
-                left = SQLFragment(keySQL(reference))
+                left = keySQL(reference)
             } else {
                 left = v.sql
             }
-            var sql = "(" + left + (negated ? " NOT IN (" : " IN (")
+            var sql: SQLFragment = "(\(left)" + (negated ? " NOT IN (" : " IN (")
             for (index, item) in items.enumerated() {
                 if index > 0 { sql.append(", ") }
                 var compiled = try compile(item, in: scope)
@@ -118,10 +120,11 @@ extension CompilationContext {
         case .inQuery(let value, let subquery, let negated, let position):
             let v = try compile(value, in: scope)
             let left: SQLFragment
-            if case .entity(_, let reference) = v.type { left = SQLFragment(keySQL(reference)) } else { left = v.sql }
+            if case .entity(_, let reference) = v.type { left = keySQL(reference) } else { left = v.sql }
             let sub = try compileSubquery(subquery, in: scope, position: position)
             try checkComparable(v.type, sub.type, at: position)
-            return Compiled(sql: "(" + left + (negated ? " NOT IN " : " IN ") + sub.sql + ")", type: .value(.boolean))
+            let test: SQLFragment = negated ? " NOT IN " : " IN "
+            return Compiled(sql: "(\(left)\(test)\(sub.sql))", type: .value(.boolean))
         case .memberOf(let value, let parts, let negated, let position):
             let v = try compile(value, in: scope)
             guard case .entity(let memberEntity, let reference) = v.type else {
@@ -137,9 +140,9 @@ extension CompilationContext {
             let exists = collectionExists(
                 alias: alias,
                 field: field,
-                extra: { child in "\(child).\(self.q("id")) = \(self.keySQL(reference))" }
+                extra: { child in "\(self.column(child, "id")) = \(self.keySQL(reference))" }
             )
-            return Compiled(sql: (negated ? "NOT " : "") + exists, type: .value(.boolean))
+            return Compiled(sql: (negated ? "NOT " : SQLFragment()) + exists, type: .value(.boolean))
         case .exists(let subquery, let negated, let position):
             let sub = try compileSubquery(subquery, in: scope, position: position, selectOne: true)
             return Compiled(sql: (negated ? "NOT EXISTS " : "EXISTS ") + sub.sql, type: .value(.boolean))
@@ -156,12 +159,12 @@ extension CompilationContext {
                     try self.checkComparable(v.type, item.type, at: position)
                     let left: SQLFragment
                     if case .entity(_, let reference) = v.type {
-                        left = SQLFragment(self.keySQL(reference))
+                        left = self.keySQL(reference)
                     } else {
                         left = v.sql
                     }
-                    let test = "(" + left + " \(op) " + item.sql + ")"
-                    return quantifier == "ALL" ? "(" + test + " IS NOT TRUE)" : test
+                    let test: SQLFragment = "(\(left) \(Self.symbol(op)) \(item.sql))"
+                    return quantifier == "ALL" ? "(\(test) IS NOT TRUE)" : test
                 },
                 selectOne: true
             )
@@ -179,14 +182,13 @@ extension CompilationContext {
         case .trim(let mode, let character, let operand, let position):
             let value = try compile(operand, in: scope)
             guard isString(value.type) else { throw QueryError("TRIM needs a string", at: position) }
-            var sql = SQLFragment(mode == "LEADING" ? "LTRIM(" : mode == "TRAILING" ? "RTRIM(" : "TRIM(")
+            var sql: SQLFragment = mode == "LEADING" ? "LTRIM(" : mode == "TRAILING" ? "RTRIM(" : "TRIM("
             sql.append(value.sql)
             if let character {
                 guard case .literal(.string(let c), _) = character, c.count == 1 else {
                     throw QueryError("TRIM needs a single character in quotes", at: character.position)
                 }
-                sql.append(", ")
-                sql.bind(.text(c))
+                sql.append(", \(c)")
             }
             sql.append(")")
             return Compiled(sql: sql, type: .value(.string))
@@ -197,12 +199,17 @@ extension CompilationContext {
     /// to a few terms, and as a balanced tree beyond, so that the databases' parsers, which recurse once per
     /// level of the expression tree (SQLite stops at 1,000), see a depth that grows with the logarithm of the
     /// number of terms.
-    func chain(_ terms: [Expression], joinedBy separator: String, in scope: Scope) throws(QueryError) -> SQLFragment {
+    func chain(
+        _ terms: [Expression],
+        joinedBy separator: SQLFragment,
+        in scope: Scope
+    ) throws(QueryError) -> SQLFragment {
         var compiled: [SQLFragment] = []
         compiled.reserveCapacity(terms.count)
         for term in terms { compiled.append(try condition(term, in: scope)) }
         if compiled.count <= Self.leftNestedChainLength {
-            var sql = SQLFragment(String(repeating: "(", count: compiled.count - 1))
+            var sql = SQLFragment()
+            for _ in 1..<compiled.count { sql.append("(") }
             for (index, term) in compiled.enumerated() {
                 if index > 0 {
                     sql.append(separator)
@@ -220,7 +227,7 @@ extension CompilationContext {
             next.reserveCapacity((compiled.count + 1) / 2)
             var index = 0
             while index + 1 < compiled.count {
-                next.append("(" + compiled[index] + SQLFragment(separator) + compiled[index + 1] + ")")
+                next.append("(\(compiled[index])\(separator)\(compiled[index + 1]))")
                 index += 2
             }
             if index < compiled.count { next.append(compiled[index]) }
@@ -248,12 +255,12 @@ extension CompilationContext {
         if parts.count == 1 {
             if let (parentAlias, field) = variable.foreignKey {
                 return Compiled(
-                    sql: SQLFragment("\(parentAlias).\(q(field.column!))"),
+                    sql: column(parentAlias, field.column!),
                     type: .entity(entity, .foreignKey(parentAlias: parentAlias, field: field))
                 )
             }
             return Compiled(
-                sql: SQLFragment("\(variable.alias).\(q("id"))"),
+                sql: column(variable.alias, "id"),
                 type: .entity(entity, .alias(variable.alias))
             )
         }
@@ -268,18 +275,18 @@ extension CompilationContext {
                 guard isLast else {
                     throw QueryError("'\(step)' of \(entity.name) is not a relation to navigate", at: position)
                 }
-                return Compiled(sql: SQLFragment("\(alias).\(q(field.column!))"), type: .value(.attribute(type)))
+                return Compiled(sql: column(alias, field.column!), type: .value(.attribute(type)))
             case .one(let target):
                 let targetEntity = model.entity(named: target)!
                 if isLast {
                     return Compiled(
-                        sql: SQLFragment("\(alias).\(q(field.column!))"),
+                        sql: column(alias, field.column!),
                         type: .entity(targetEntity, .foreignKey(parentAlias: alias, field: field))
                     )
                 }
                 if field.required, index == parts.count - 3, parts.last == "id" {
                     // `x.relation.id` of a required relation is the foreign key itself: no join needed.
-                    return Compiled(sql: SQLFragment("\(alias).\(q(field.column!))"), type: .value(.attribute(.long)))
+                    return Compiled(sql: column(alias, field.column!), type: .value(.attribute(.long)))
                 }
                 alias = implicitJoin(from: alias, field: field, in: scope)
                 entity = targetEntity
@@ -313,8 +320,8 @@ extension CompilationContext {
     }
 
     /// `EXISTS (SELECT 1 FROM child c WHERE c.parent_id = alias.id [AND extra])`.
-    func collectionExists(alias: String, field: Field, extra: ((String) -> String)?) -> SQLFragment {
-        "EXISTS " + members(of: field, parentAlias: alias, selecting: "1", extra: extra)
+    func collectionExists(alias: String, field: Field, extra: ((String) -> SQLFragment)?) -> SQLFragment {
+        "EXISTS \(members(of: field, parentAlias: alias, selecting: "1", extra: extra))"
     }
 
     /// `(SELECT <what> FROM child c WHERE c.parent_id = alias.id [AND extra])`: the members of a collection, which
@@ -322,16 +329,17 @@ extension CompilationContext {
     func members(
         of field: Field,
         parentAlias alias: String,
-        selecting what: String,
-        extra: ((String) -> String)? = nil
+        selecting what: SQLFragment,
+        extra: ((String) -> SQLFragment)? = nil
     ) -> SQLFragment {
-        guard case .many(let target, let inverse, _) = field.kind else { return SQLFragment("(SELECT 1 WHERE 1 = 0)") }
+        guard case .many(let target, let inverse, _) = field.kind else { return "(SELECT 1 WHERE 1 = 0)" }
         let child = model.entity(named: target)!
         let childAlias = newAlias()
-        var sql = SQLFragment(
-            "(SELECT \(what) FROM \(q(child.table)) \(childAlias) WHERE \(childAlias).\(q(child.field(named: inverse)!.column!)) = \(alias).\(q("id"))"
-        )
-        if let extra { sql.append(" AND " + extra(childAlias)) }
+        var sql: SQLFragment = """
+            (SELECT \(what) FROM \(identifier: child.table) \(alias: childAlias) \
+            WHERE \(column(childAlias, child.field(named: inverse)!.column!)) = \(column(alias, "id"))
+            """
+        if let extra { sql.append(" AND \(extra(childAlias))") }
         if restrictsEveryVariable, let restriction = restriction?.condition(for: child, alias: childAlias) {
             sql.append(" AND ")
             sql.append(restriction)
@@ -341,36 +349,55 @@ extension CompilationContext {
     }
 
     /// The SQL of an entity's id: its alias's id column, or the foreign key that points at it.
-    func keySQL(_ reference: EntityReference) -> String {
+    func keySQL(_ reference: EntityReference) -> SQLFragment {
         switch reference {
-        case .alias(let alias): "\(alias).\(q("id"))"
-        case .foreignKey(let parentAlias, let field): "\(parentAlias).\(q(field.column!))"
+        case .alias(let alias): column(alias, "id")
+        case .foreignKey(let parentAlias, let field): column(parentAlias, field.column!)
+        }
+    }
+
+    /// An operator or function name of the query language (`<=`, `LOWER`, `COUNT`), as the same SQL: the parser
+    /// accepts only these.
+    static func symbol(_ name: String) -> SQLFragment {
+        switch name {
+        case "=": "="
+        case "<>": "<>"
+        case "<": "<"
+        case "<=": "<="
+        case ">": ">"
+        case ">=": ">="
+        case "+": "+"
+        case "-": "-"
+        case "*": "*"
+        case "/": "/"
+        case "LOWER": "LOWER"
+        case "UPPER": "UPPER"
+        case "COUNT": "COUNT"
+        case "MIN": "MIN"
+        case "MAX": "MAX"
+        case "AVG": "AVG"
+        case "SUM": "SUM"
+        default: preconditionFailure("'\(name)' is not an operator or function of the query language")
         }
     }
 
     // MARK: Literals and types
 
     func literal(_ literal: Literal, at position: Int) throws(QueryError) -> Compiled {
-        var sql = SQLFragment()
         switch literal {
         case .integer(let i):
-            sql.bind(.integer(i))
-            return Compiled(sql: sql, type: .value(.integer))
+            return Compiled(sql: "\(i)", type: .value(.integer))
         case .real(let d):
-            sql.bind(.double(d))
-            return Compiled(sql: sql, type: .value(.real))
+            return Compiled(sql: "\(d)", type: .value(.real))
         case .string(let s):
-            sql.bind(.text(s))
-            return Compiled(sql: sql, type: .untypedString(s))
+            return Compiled(sql: "\(s)", type: .untypedString(s))
         case .boolean(let b):
-            sql.bind(.boolean(b))
-            return Compiled(sql: sql, type: .value(.boolean))
+            return Compiled(sql: "\(b)", type: .value(.boolean))
         case .timestamp(let text):
             guard let date = Self.timestamp(text) else {
                 throw QueryError("Bad timestamp {ts \(text)}: write {ts yyyy-mm-dd hh:mm:ss}", at: position)
             }
-            sql.bind(.timestamp(date))
-            return Compiled(sql: sql, type: .value(.timestamp))
+            return Compiled(sql: "\(date)", type: .value(.timestamp))
         case .enumeration(let name, let value):
             guard let enumeration = model.enumerations[name] else {
                 throw QueryError("'\(name)' is not an enumeration of the model", at: position)
@@ -378,8 +405,10 @@ extension CompilationContext {
             guard enumeration.values.contains(value) else {
                 throw QueryError("'\(value)' is not a value of \(name)", at: position)
             }
-            sql.bind(.text(value))
-            return Compiled(sql: sql, type: .value(.attribute(.enumeration(name: name, values: enumeration.values))))
+            return Compiled(
+                sql: "\(value)",
+                type: .value(.attribute(.enumeration(name: name, values: enumeration.values)))
+            )
         }
     }
 
@@ -409,9 +438,7 @@ extension CompilationContext {
                     at: position
                 )
             }
-            var sql = SQLFragment()
-            sql.bind(.timestamp(date))
-            return Compiled(sql: sql, type: .value(.timestamp))
+            return Compiled(sql: "\(date)", type: .value(.timestamp))
         case .value(.attribute(.enumeration(let name, let values))):
             guard values.contains(text) else { throw QueryError("'\(text)' is not a value of \(name)", at: position) }
             return compiled
@@ -444,7 +471,7 @@ extension CompilationContext {
                 throw QueryError("Entities can only be compared with = or <>", at: position)
             }
             return Compiled(
-                sql: SQLFragment("(\(keySQL(referenceA)) \(op) \(keySQL(referenceB)))"),
+                sql: "(\(keySQL(referenceA)) \(Self.symbol(op)) \(keySQL(referenceB)))",
                 type: .value(.boolean)
             )
         }
@@ -455,7 +482,7 @@ extension CompilationContext {
         if op != "=" && op != "<>", isBoolean(a.type) {
             throw QueryError("Booleans can only be compared with = or <>", at: position)
         }
-        return Compiled(sql: "(" + a.sql + " \(op) " + b.sql + ")", type: .value(.boolean))
+        return Compiled(sql: "(\(a.sql) \(Self.symbol(op)) \(b.sql))", type: .value(.boolean))
     }
 
     /// Refuses comparisons the databases would reject (a string with a number, a date with a boolean, ...).
@@ -550,37 +577,34 @@ extension CompilationContext {
         case "CURRENT_DATE":
             // Midnight (UTC) of today, comparable with the catalog's timestamps on both databases.
             return Compiled(
-                sql: SQLFragment(
-                    dialect == .sqlite
-                        ? "strftime('%Y-%m-%d 00:00:00.000', 'now')"
-                        : "(date_trunc('day', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
-                ),
+                sql: dialect == .sqlite
+                    ? "strftime('%Y-%m-%d 00:00:00.000', 'now')"
+                    : "(date_trunc('day', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
                 type: .value(.timestamp)
             )
         case "CURRENT_TIME":
             // The time of day in UTC as text, 'hh:mm:ss', the same on both databases. The catalog has no
             // time-of-day fields, so it compares with strings only.
             return Compiled(
-                sql: SQLFragment(
-                    dialect == .sqlite ? "time('now')" : "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'HH24:MI:SS')"
-                ),
+                sql: dialect == .sqlite
+                    ? "time('now')" : "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'HH24:MI:SS')",
                 type: .value(.string)
             )
         case "CURRENT_TIMESTAMP":
             return Compiled(
-                sql: SQLFragment(dialect == .sqlite ? "strftime('%Y-%m-%d %H:%M:%f', 'now')" : "CURRENT_TIMESTAMP"),
+                sql: dialect == .sqlite ? "strftime('%Y-%m-%d %H:%M:%f', 'now')" : "CURRENT_TIMESTAMP",
                 type: .value(.timestamp)
             )
         case "ABS":
             try arity(1...1)
             let value = try number(0)
-            return Compiled(sql: "ABS(" + value.sql + ")", type: value.type)
+            return Compiled(sql: "ABS(\(value.sql))", type: value.type)
         case "SQRT":
             try arity(1...1)
             let value = try number(0)
             // The root of a negative number is null on both databases (PostgreSQL would fail the query).
             return Compiled(
-                sql: "SQRT(CASE WHEN " + value.sql + " < 0 THEN NULL ELSE " + value.sql + " END)",
+                sql: "SQRT(CASE WHEN \(value.sql) < 0 THEN NULL ELSE \(value.sql) END)",
                 type: .value(.real)
             )
         case "MOD":
@@ -589,20 +613,20 @@ extension CompilationContext {
             let b = try number(1)
             guard isIntegral(a.type), isIntegral(b.type) else { throw QueryError("MOD needs integers", at: position) }
             // MOD(a, 0) is null, as division by zero is.
-            let divisor = "NULLIF(" + b.sql + ", 0)"
+            let divisor: SQLFragment = "NULLIF(\(b.sql), 0)"
             return Compiled(
-                sql: dialect == .sqlite ? "(" + a.sql + " % " + divisor + ")" : "MOD(" + a.sql + ", " + divisor + ")",
+                sql: dialect == .sqlite ? "(\(a.sql) % \(divisor))" : "MOD(\(a.sql), \(divisor))",
                 type: .value(.integer)
             )
         case "LENGTH":
             try arity(1...1)
-            return Compiled(sql: "LENGTH(" + (try string(0)) + ")", type: .value(.integer))
+            return Compiled(sql: "LENGTH(\(try string(0)))", type: .value(.integer))
         case "LOWER", "UPPER":
             try arity(1...1)
-            return Compiled(sql: "\(name)(" + (try string(0)) + ")", type: .value(.string))
+            return Compiled(sql: "\(Self.symbol(name))(\(try string(0)))", type: .value(.string))
         case "CONCAT":
             try arity(2...16)
-            var sql = SQLFragment("(")
+            var sql: SQLFragment = "("
             for index in arguments.indices {
                 if index > 0 { sql.append(" || ") }
                 sql.append(try string(index))
@@ -616,14 +640,16 @@ extension CompilationContext {
             let value = try string(0)
             let start = try integer(1)
             if dialect == .postgresql {
-                var sql = "SUBSTR(" + value + ", CAST(" + start + " AS INTEGER)"
-                if arguments.count == 3 { sql = sql + ", CAST(GREATEST(" + (try integer(2)) + ", 0) AS INTEGER)" }
-                return Compiled(sql: sql + ")", type: .value(.string))
+                var sql: SQLFragment = "SUBSTR(\(value), CAST(\(start) AS INTEGER)"
+                if arguments.count == 3 { sql.append(", CAST(GREATEST(\(try integer(2)), 0) AS INTEGER)") }
+                sql.append(")")
+                return Compiled(sql: sql, type: .value(.string))
             }
-            let first = "MAX(" + start + ", 1)"
-            var sql = "SUBSTR(" + value + ", " + first
-            if arguments.count == 3 { sql = sql + ", MAX(" + start + " + " + (try integer(2)) + " - " + first + ", 0)" }
-            return Compiled(sql: sql + ")", type: .value(.string))
+            let first: SQLFragment = "MAX(\(start), 1)"
+            var sql: SQLFragment = "SUBSTR(\(value), \(first)"
+            if arguments.count == 3 { sql.append(", MAX(\(start) + \(try integer(2)) - \(first), 0)") }
+            sql.append(")")
+            return Compiled(sql: sql, type: .value(.string))
         case "LOCATE":
             try arity(2...3)
             let needle = try string(0)
@@ -631,20 +657,20 @@ extension CompilationContext {
             if arguments.count == 3 {
                 // LOCATE(needle, haystack, start): the position found in the rest, counted from the start (taken
                 // as 1 when smaller).
-                let start: SQLFragment =
-                    dialect == .sqlite ? "MAX(" + (try integer(2)) + ", 1)" : "GREATEST(" + (try integer(2)) + ", 1)"
+                let third = try integer(2)
+                let start: SQLFragment = dialect == .sqlite ? "MAX(\(third), 1)" : "GREATEST(\(third), 1)"
                 let inner: SQLFragment =
                     dialect == .sqlite
-                    ? "INSTR(SUBSTR(" + haystack + ", " + start + "), " + needle + ")"
-                    : "STRPOS(SUBSTR(" + haystack + ", CAST(" + start + " AS INTEGER)), " + needle + ")"
+                    ? "INSTR(SUBSTR(\(haystack), \(start)), \(needle))"
+                    : "STRPOS(SUBSTR(\(haystack), CAST(\(start) AS INTEGER)), \(needle))"
                 return Compiled(
-                    sql: "(CASE WHEN " + inner + " = 0 THEN 0 ELSE " + inner + " + " + start + " - 1 END)",
+                    sql: "(CASE WHEN \(inner) = 0 THEN 0 ELSE \(inner) + \(start) - 1 END)",
                     type: .value(.integer)
                 )
             }
             let sql: SQLFragment =
                 dialect == .sqlite
-                ? "INSTR(" + haystack + ", " + needle + ")" : "STRPOS(" + haystack + ", " + needle + ")"
+                ? "INSTR(\(haystack), \(needle))" : "STRPOS(\(haystack), \(needle))"
             return Compiled(sql: sql, type: .value(.integer))
         case "SIZE":
             try arity(1...1)
@@ -671,26 +697,26 @@ extension CompilationContext {
             throw QueryError("Aggregate functions cannot be nested", at: nested)
         }
         let compiled = try compile(argument, in: scope)
-        let prefix = "\(name)(" + (distinct ? "DISTINCT " : "")
+        let prefix: SQLFragment = "\(Self.symbol(name))(" + (distinct ? "DISTINCT " : SQLFragment())
         if case .entity(_, let reference) = compiled.type {
             guard name == "COUNT" else { throw QueryError("\(name) needs a value, not an entity", at: position) }
-            return Compiled(sql: SQLFragment(prefix + keySQL(reference) + ")"), type: .value(.integer))
+            return Compiled(sql: "\(prefix)\(keySQL(reference)))", type: .value(.integer))
         }
         switch name {
         case "COUNT":
-            return Compiled(sql: prefix + compiled.sql + ")", type: .value(.integer))
+            return Compiled(sql: "\(prefix)\(compiled.sql))", type: .value(.integer))
         case "AVG":
             guard isNumeric(compiled.type) else { throw QueryError("AVG needs numbers", at: position) }
-            return Compiled(sql: prefix + compiled.sql + ")", type: .value(.real))
+            return Compiled(sql: "\(prefix)\(compiled.sql))", type: .value(.real))
         case "SUM":
             guard isNumeric(compiled.type) else { throw QueryError("SUM needs numbers", at: position) }
             return Compiled(
-                sql: prefix + compiled.sql + ")",
+                sql: "\(prefix)\(compiled.sql))",
                 type: .value(isIntegral(compiled.type) ? .integer : .real)
             )
         default:
             if isBoolean(compiled.type) { throw QueryError("\(name) needs numbers, strings or dates", at: position) }
-            return Compiled(sql: prefix + compiled.sql + ")", type: compiled.type)
+            return Compiled(sql: "\(prefix)\(compiled.sql))", type: compiled.type)
         }
     }
 }

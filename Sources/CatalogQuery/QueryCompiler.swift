@@ -151,7 +151,7 @@ struct JoinedTable {
     /// The entity whose table this is.
     let entity: EntityDefinition
     let alias: String
-    let on: String?
+    let on: SQLFragment?
 }
 
 /// The type of a compiled expression.

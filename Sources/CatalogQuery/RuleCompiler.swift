@@ -20,7 +20,7 @@ public struct CompiledRule: Sendable {
     let condition: SQLFragment
 
     /// Stands for the tested row's alias while the rule compiles; then marked as a slot.
-    static let rowAlias = "\u{1}row"
+    static let rowAlias = SQLFragment.rowPlaceholder
 
     /// The condition on the row of `alias` (a table alias of `entity`), for the caller `userName`.
     ///
@@ -66,13 +66,7 @@ public struct CompiledRule: Sendable {
 
     /// `(a OR b OR ...)`.
     static func disjunction(_ terms: [SQLFragment]) -> SQLFragment {
-        var sql = SQLFragment("(")
-        for (index, term) in terms.enumerated() {
-            if index > 0 { sql.append(" OR ") }
-            sql.append(term)
-        }
-        sql.append(")")
-        return sql
+        "(\(terms.joined(separator: " OR ")))"
     }
 
     private static func cheapestFirst(_ rules: [CompiledRule]) -> [CompiledRule] {
@@ -84,12 +78,10 @@ public struct CompiledRule: Sendable {
 struct RuleChain: Sendable {
     /// The same for every rule that takes the same steps from the same entity.
     let key: String
-    /// The quoted tables of the objects the steps reach, the last being the one the conditions are about.
+    /// The tables of the objects the steps reach, the last being the one the conditions are about.
     let tables: [String]
-    /// The quoted reference column of each step, on the table before it (the tested row's for the first).
+    /// The reference column of each step, on the table before it (the tested row's for the first).
     let references: [String]
-    /// The quoted key column.
-    let id: String
     /// Whether the last step's reference is never null (a foreign key): only then can a condition that reads
     /// nothing but the last object's key take it from the reference, since an inner join drops a null one.
     let lastIsRequired: Bool
@@ -99,30 +91,36 @@ struct RuleChain: Sendable {
     func admits(_ rules: [CompiledRule], alias: String, userName: String) -> [SQLFragment] {
         let last = tables.count
         // Where the last object's key is read: the reference to it.
-        let anchorKey = last == 1 ? "\(alias).\(references[0])" : "c\(last - 1).\(references[last - 1])"
+        let anchorKey: SQLFragment =
+            last == 1
+            ? "\(alias: alias).\(identifier: references[0])"
+            : "\(alias: "c\(last - 1)").\(identifier: references[last - 1])"
         let fromReference = rules.filter { lastIsRequired && $0.condition.readsOnlyRowKey }
         var inner = fromReference.map { $0.condition.filling(rowAlias: "", rowKey: anchorKey, userName: userName) }
         let onRow = rules.filter { !(lastIsRequired && $0.condition.readsOnlyRowKey) }
         if !onRow.isEmpty {
             let anchor = "c\(last)"
-            var term = SQLFragment(
-                "EXISTS (SELECT 1 FROM \(tables[last - 1]) \(anchor) WHERE \(anchor).\(id) = \(anchorKey) AND "
+            let conditions = onRow.map { $0.condition.filling(rowAlias: anchor, userName: userName) }
+            inner.append(
+                """
+                EXISTS (SELECT 1 FROM \(identifier: tables[last - 1]) \(alias: anchor) \
+                WHERE \(alias: anchor).\(identifier: "id") = \(anchorKey) AND \(CompiledRule.disjunction(conditions)))
+                """
             )
-            term.append(
-                CompiledRule.disjunction(onRow.map { $0.condition.filling(rowAlias: anchor, userName: userName) })
-            )
-            term.append(")")
-            inner.append(term)
         }
         guard last > 1 else { return inner }
-        var text = "EXISTS (SELECT 1 FROM \(tables[0]) c1"
+        var term: SQLFragment = "EXISTS (SELECT 1 FROM \(identifier: tables[0]) c1"
         for index in 1..<(last - 1) {
-            text += " JOIN \(tables[index]) c\(index + 1) ON c\(index + 1).\(id) = c\(index).\(references[index])"
+            let (joined, before) = ("c\(index + 1)", "c\(index)")
+            term.append(
+                """
+                 JOIN \(identifier: tables[index]) \(alias: joined) \
+                ON \(alias: joined).\(identifier: "id") = \(alias: before).\(identifier: references[index])
+                """
+            )
         }
-        text += " WHERE c1.\(id) = \(alias).\(references[0]) AND "
-        var term = SQLFragment(text)
-        term.append(CompiledRule.disjunction(inner))
-        term.append(")")
+        term.append(" WHERE c1.\(identifier: "id") = \(alias: alias).\(identifier: references[0]) AND ")
+        term.append("\(CompiledRule.disjunction(inner)))")
         return [term]
     }
 }
@@ -183,10 +181,7 @@ extension QueryCompiler {
             isUnrestricted: isUnrestricted,
             isOnRowAlone: isOnRowAlone,
             chain: chain,
-            condition: condition.markingRow(
-                CompiledRule.rowAlias,
-                key: CompiledRule.rowAlias + "." + dialect.quote("id")
-            )
+            condition: condition.markingRow(CompiledRule.rowAlias, keyColumn: "id")
         )
     }
 
@@ -233,13 +228,12 @@ extension QueryCompiler {
         return (steps, anchor)
     }
 
-    /// The chain of `steps`, quoted for this dialect.
+    /// The chain of `steps`.
     func ruleChain(_ steps: [ChainStep]) -> RuleChain {
         RuleChain(
             key: steps.map { $0.from.name + "." + $0.field.name }.joined(separator: "/"),
-            tables: steps.map { dialect.quote($0.to.table) },
-            references: steps.map { dialect.quote($0.field.column!) },
-            id: dialect.quote("id"),
+            tables: steps.map { $0.to.table },
+            references: steps.map { $0.field.column! },
             lastIsRequired: steps.last!.field.required
         )
     }
@@ -322,10 +316,10 @@ extension QueryCompiler {
                 return try context.condition(w, in: scope)
             }
             if scope.from.isEmpty {
-                return (entity, "(" + (whereSQL ?? SQLFragment("1 = 1")) + ")", true)
+                return (entity, "(\(whereSQL ?? "1 = 1"))", true)
             }
             if scope.from[0].kind != .left {
-                var sql = SQLFragment("EXISTS (SELECT 1")
+                var sql: SQLFragment = "EXISTS (SELECT 1"
                 context.appendFromWhereGroupHaving(
                     to: &sql,
                     scope: scope,
@@ -342,13 +336,13 @@ extension QueryCompiler {
             syntax,
             in: Scope(parent: nil),
             position: 0,
-            extraCondition: { item, _ in item.sql + " = \(row).\(dialect.quote("id"))" },
+            extraCondition: { item, _ in "\(item.sql) = \(alias: row).\(identifier: "id")" },
             selectOne: true
         )
         guard case .entity(let entity, _) = compiled.type else {
             throw QueryError("A rule's query must select an entity (or, for update rules, an attribute)", at: 0)
         }
-        return (entity, "EXISTS " + compiled.sql, false)
+        return (entity, "EXISTS \(compiled.sql)", false)
     }
 
     static func rootEntity(of variable: String, in syntax: QuerySyntax, model: EntityModel) -> EntityDefinition? {

@@ -72,35 +72,34 @@ public struct Migrator: Sendable {
                     if dialect == .postgresql {
                         // Waiting for another server's migration, or building an index on a large table, may take
                         // longer than a call's statement timeout.
-                        try await connection.execute(SQLStatement(dialect, "SET LOCAL statement_timeout = 0"))
-                        try await connection.execute(SQLStatement(dialect, "SELECT pg_advisory_xact_lock(727001)"))
-                    }
-                    try await connection.execute(
-                        SQLStatement(
-                            dialect,
-                            "CREATE TABLE IF NOT EXISTS \"icat_schema_version\" (\"version\" INTEGER PRIMARY KEY, "
-                                + "\"name\" VARCHAR(255) NOT NULL, \"applied_at\" VARCHAR(32) NOT NULL)"
+                        try await connection.execute(
+                            ("SET LOCAL statement_timeout = 0" as SQLFragment).statement(dialect)
                         )
-                    )
-                    var check = SQLStatement(
-                        dialect,
-                        "SELECT \"version\" FROM \"icat_schema_version\" WHERE \"version\" = "
-                    )
-                    check.bind(.integer(Int64(migration.version)))
-                    if try await !connection.query(check).isEmpty { return false }
-                    for statement in migration.statements {
-                        try await connection.execute(SQLStatement(dialect, statement))
+                        try await connection.execute(
+                            ("SELECT pg_advisory_xact_lock(727001)" as SQLFragment).statement(dialect)
+                        )
                     }
-                    var record = SQLStatement(
-                        dialect,
-                        "INSERT INTO \"icat_schema_version\" (\"version\", \"name\", \"applied_at\") VALUES ("
-                    )
-                    record.bindList([
-                        .integer(Int64(migration.version)), .text(migration.name),
-                        .text(SQLTimestamp.format(Date(), separator: "T", suffix: "Z")),
-                    ])
-                    record.append(")")
-                    try await connection.execute(record)
+                    let create: SQLFragment = """
+                        CREATE TABLE IF NOT EXISTS "icat_schema_version" ("version" INTEGER PRIMARY KEY, \
+                        "name" VARCHAR(255) NOT NULL, "applied_at" VARCHAR(32) NOT NULL)
+                        """
+                    try await connection.execute(create.statement(dialect))
+                    let version = Int64(migration.version)
+                    let check: SQLFragment = """
+                        SELECT "version" FROM "icat_schema_version" WHERE "version" = \(version)
+                        """
+                    if try await !connection.query(check.statement(dialect)).isEmpty { return false }
+                    for statement in migration.statements {
+                        // A script's statements are SQL the project wrote, shipped in the binary.
+                        let script: SQLFragment = "\(unescaped: statement)"
+                        try await connection.execute(script.statement(dialect))
+                    }
+                    let appliedAt = SQLTimestamp.format(Date(), separator: "T", suffix: "Z")
+                    let record: SQLFragment = """
+                        INSERT INTO "icat_schema_version" ("version", "name", "applied_at") \
+                        VALUES (\(version), \(migration.name), \(appliedAt))
+                        """
+                    try await connection.execute(record.statement(dialect))
                     return true
                 }
             }

@@ -5,12 +5,13 @@ import PostgresNIO
 extension PostgresConnectionHandle {
     func reserveIds(in table: String, count: Int) async throws(DatabaseError) -> [Int64] {
         guard count > 0 else { return [] }
-        var statement = SQLStatement(.postgresql, "SELECT nextval(pg_get_serial_sequence(")
-        statement.bind(.text(SQLDialect.postgresql.quote(table)))
-        statement.append(", 'id')) FROM generate_series(1, ")
-        statement.bind(.integer(Int64(count)))
-        statement.append(")")
-        return try await query(statement).map { $0[0].int64Value ?? 0 }
+        // pg_get_serial_sequence takes the table's name as SQL would write it: quoted, and bound as text.
+        let quoted: SQLFragment = "\(identifier: table)"
+        let sql: SQLFragment = """
+            SELECT nextval(pg_get_serial_sequence(\(quoted.statement(.postgresql).text), 'id')) \
+            FROM generate_series(1, \(Int64(count)))
+            """
+        return try await query(sql.statement(.postgresql)).map { $0[0].int64Value ?? 0 }
     }
 
     func bulkInsert(into table: String, columns: [String], rows: [[SQLValue]]) async throws(DatabaseError) {

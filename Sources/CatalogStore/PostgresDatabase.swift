@@ -162,7 +162,7 @@ public final class PostgresDatabase: Database {
     public func checkHealth() async throws(DatabaseError) {
         do {
             try await lease(wait: min(limits.maximumWait, .seconds(1))) { connection, pool in
-                try await self.handle(connection, pool).execute(SQLStatement(.postgresql, "SELECT 1"))
+                try await self.handle(connection, pool).execute(("SELECT 1" as SQLFragment).statement(.postgresql))
             }
         } catch let error as DatabaseError {
             throw error

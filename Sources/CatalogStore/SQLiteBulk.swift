@@ -6,19 +6,18 @@ extension SQLiteDatabase {
     /// `sqlite_sequence`, which only gets a row at a table's first insert, so the row is made first if needed.
     static func reserveIds(_ db: GRDB.Database, in table: String, count: Int) throws -> [Int64] {
         guard count > 0 else { return [] }
-        let quoted = SQLDialect.sqlite.quote(table)
-        let highest = "COALESCE((SELECT MAX(\"id\") FROM \(quoted)), 0)"
-        try db.execute(
-            sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, \(highest) "
-                + "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
-            arguments: [table, table]
-        )
-        let last = try Int64.fetchOne(
-            db,
-            sql: "UPDATE sqlite_sequence SET seq = MAX(seq, \(highest)) + ? WHERE name = ? RETURNING seq",
-            arguments: [Int64(count), table]
-        )
-        guard let last else { throw DatabaseError(.other, "no sqlite_sequence row for \(table)") }
+        let highest: SQLFragment = "COALESCE((SELECT MAX(\"id\") FROM \(identifier: table)), 0)"
+        let insert: SQLFragment = """
+            INSERT INTO sqlite_sequence (name, seq) SELECT \(table), \(highest) \
+            WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = \(table))
+            """
+        try execute(db, insert.statement(.sqlite))
+        let update: SQLFragment = """
+            UPDATE sqlite_sequence SET seq = MAX(seq, \(highest)) + \(Int64(count)) WHERE name = \(table) RETURNING seq
+            """
+        guard let last = try rows(db, update.statement(.sqlite)).first?[0].int64Value else {
+            throw DatabaseError(.other, "no sqlite_sequence row for \(table)")
+        }
         return Array((last - Int64(count) + 1)...last)
     }
 
@@ -26,18 +25,17 @@ extension SQLiteDatabase {
     static func bulkInsert(_ db: GRDB.Database, into table: String, columns: [String], rows: [[SQLValue]]) throws {
         guard !rows.isEmpty, !columns.isEmpty else { return }
         let rowsPerStatement = max(1, min(500, 32_000 / columns.count))
-        let dialect = SQLDialect.sqlite
-        let head =
-            "INSERT INTO \(dialect.quote(table)) (" + columns.map(dialect.quote).joined(separator: ", ") + ") VALUES "
-        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let head: SQLFragment = "INSERT INTO \(identifier: table) (\(identifiers: columns)) VALUES "
         var start = 0
         while start < rows.count {
             let end = min(start + rowsPerStatement, rows.count)
-            let sql = head + Array(repeating: tuple, count: end - start).joined(separator: ", ")
+            let sql = head + rows[start..<end].map { "(\(list: $0))" as SQLFragment }.joined()
+            let insert = sql.statement(.sqlite)
             // Full chunks share one cached statement; the one shorter remainder is not worth caching.
             let statement =
-                end - start == rowsPerStatement ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
-            try statement.execute(arguments: arguments(rows[start..<end].flatMap { $0 }))
+                end - start == rowsPerStatement
+                ? try db.cachedStatement(sql: insert.text) : try db.makeStatement(sql: insert.text)
+            try statement.execute(arguments: arguments(insert.binds))
             start = end
         }
     }

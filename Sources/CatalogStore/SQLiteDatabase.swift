@@ -105,7 +105,9 @@ public final class SQLiteDatabase: Database {
 
     public func checkHealth() async throws(DatabaseError) {
         let wait = min(limits.maximumWait, .seconds(1))
-        _ = try await read(waitingAtMost: wait) { db in try SQLiteDatabase.rows(db, SQLStatement(.sqlite, "SELECT 1")) }
+        _ = try await read(waitingAtMost: wait) { db in
+            try SQLiteDatabase.rows(db, ("SELECT 1" as SQLFragment).statement(.sqlite))
+        }
     }
 
     /// Takes a turn at the writer or at a reader, waiting at most `wait`.

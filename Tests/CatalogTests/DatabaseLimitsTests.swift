@@ -74,19 +74,14 @@ struct DatabaseLimitsTests {
         try await TestCatalog.withFreshDatabase(backend, limits: limits) { database in
             let dialect = database.dialect
             try await database.withConnection { connection in
-                try await connection.execute(SQLStatement(dialect, "CREATE TABLE written (x INTEGER)"))
+                try await connection.execute(("CREATE TABLE written (x INTEGER)" as SQLFragment).statement(dialect))
             }
-            var insert = SQLStatement(dialect, "INSERT INTO written (x) VALUES (")
-            insert.bind(.integer(1))
-            insert.append(")")
-            var endless = SQLStatement(
-                dialect,
-                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
-            )
-            endless.bind(.integer(1_000_000_000))
-            endless.append(") SELECT COUNT(*) FROM c")
-            let frozenInsert = insert
-            let frozenEndless = endless
+            let frozenInsert = ("INSERT INTO written (x) VALUES (\(Int64(1)))" as SQLFragment).statement(dialect)
+            let endless: SQLFragment = """
+                WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < \(Int64(1_000_000_000))) \
+                SELECT COUNT(*) FROM c
+                """
+            let frozenEndless = endless.statement(dialect)
             do {
                 try await database.withTransaction { connection in
                     try await connection.execute(frozenInsert)
@@ -97,7 +92,7 @@ struct DatabaseLimitsTests {
                 #expect(error.kind == .timedOut(after: .milliseconds(300)), "\(error)")
             }
             let rows = try await database.withConnection { connection in
-                try await connection.query(SQLStatement(dialect, "SELECT COUNT(*) FROM written"))
+                try await connection.query(("SELECT COUNT(*) FROM written" as SQLFragment).statement(dialect))
             }
             #expect(rows[0][0].int64Value == 0)
         }
@@ -234,7 +229,7 @@ struct DatabaseLimitsTests {
             let started = ContinuousClock.now
             do {
                 try await database.withConnection { connection in
-                    try await connection.execute(SQLStatement(.postgresql, "SELECT 1"))
+                    try await connection.execute(("SELECT 1" as SQLFragment).statement(.postgresql))
                 }
                 Issue.record("a third connection was leased from a pool of two")
             } catch let error as DatabaseError {
@@ -260,10 +255,9 @@ struct DatabaseLimitsTests {
     }
 
     /// A read that runs until its task is cancelled (or the statement timeout stops it).
-    static let endlessSQLiteRead = SQLStatement(
-        .sqlite,
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
-    )
+    static let endlessSQLiteRead =
+        ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c" as SQLFragment)
+        .statement(.sqlite)
 
     @Test("SQLite's readers, saturated, fail fast as busy, and /health says so")
     func saturatedSQLiteReadersFailFastAsBusy() async throws {
@@ -282,7 +276,7 @@ struct DatabaseLimitsTests {
             let started = ContinuousClock.now
             do {
                 _ = try await database.withConnection { connection in
-                    try await connection.query(SQLStatement(.sqlite, "SELECT 1"))
+                    try await connection.query(("SELECT 1" as SQLFragment).statement(.sqlite))
                 }
                 Issue.record("a read ran while every reader was in use")
             } catch let error as DatabaseError {
@@ -398,11 +392,10 @@ struct DatabaseLimitsTests {
 func activeStatements(_ catalog: Catalog) async throws -> Int {
     let rows = try await catalog.database.withConnection { connection in
         try await connection.query(
-            SQLStatement(
-                .postgresql,
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
-                    + "AND pid <> pg_backend_pid()"
-            )
+            ("""
+            SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' \
+            AND pid <> pg_backend_pid()
+            """ as SQLFragment).statement(.postgresql)
         )
     }
     return Int(rows[0][0].int64Value ?? -1)

@@ -84,10 +84,8 @@ struct PostgresFaultTests {
             let release = Latch()
             let lock = Task {
                 try await locker.withTransaction { connection in
-                    var statement = SQLStatement(.postgresql, "SELECT id FROM dataset WHERE id = ")
-                    statement.bind(.integer(f.dataset))
-                    statement.append(" FOR UPDATE")
-                    _ = try await connection.query(statement)
+                    let statement: SQLFragment = "SELECT id FROM dataset WHERE id = \(f.dataset) FOR UPDATE"
+                    _ = try await connection.query(statement.statement(.postgresql))
                     await release.wait()
                 }
             }
@@ -120,13 +118,11 @@ struct PostgresFaultTests {
         try await countActivity(catalog, "backend_xid IS NOT NULL AND wait_event_type = 'Lock'")
     }
 
-    static func countActivity(_ catalog: Catalog, _ condition: String) async throws -> Int {
+    static func countActivity(_ catalog: Catalog, _ condition: SQLFragment) async throws -> Int {
         let rows = try await catalog.database.withConnection { connection in
             try await connection.query(
-                SQLStatement(
-                    .postgresql,
-                    "SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND \(condition)"
-                )
+                ("SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND \(condition)" as SQLFragment)
+                    .statement(.postgresql)
             )
         }
         return Int(rows[0][0].int64Value ?? -1)

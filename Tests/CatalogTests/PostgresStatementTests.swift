@@ -8,16 +8,11 @@ import Testing
 /// no more than the configured number stay prepared, and that a failure does not stick.
 @Suite("Prepared statements on PostgreSQL")
 struct PostgresStatementTests {
-    static func sql(_ text: String, _ binds: SQLValue...) -> SQLStatement {
-        var statement = SQLStatement(.postgresql)
-        for (index, piece) in text.split(separator: "§", omittingEmptySubsequences: false).enumerated() {
-            if index > 0 { statement.bind(binds[index - 1]) }
-            statement.append(String(piece))
-        }
-        return statement
+    static func sql(_ fragment: SQLFragment) -> SQLStatement {
+        fragment.statement(.postgresql)
     }
 
-    static let preparedCount = SQLStatement(.postgresql, "SELECT count(*) FROM pg_prepared_statements")
+    static let preparedCount = ("SELECT count(*) FROM pg_prepared_statements" as SQLFragment).statement(.postgresql)
 
     /// Runs `body` on the one connection of a fresh database's pool, which keeps `preparedStatements` prepared
     /// (the default when nil).
@@ -41,14 +36,10 @@ struct PostgresStatementTests {
                 ]
                 let rows = try await connection.query(
                     Self.sql(
-                        "SELECT §, §, §, §, §, CAST(§ AS text), § + 1",
-                        values[0],
-                        values[1],
-                        values[2],
-                        values[3],
-                        values[4],
-                        .null,
-                        values[0]
+                        """
+                        SELECT \(values[0]), \(values[1]), \(values[2]), \(values[3]), \(values[4]), \
+                        CAST(\(SQLValue.null) AS text), \(values[0]) + 1
+                        """
                     )
                 )
                 #expect(Array(rows[0].values.prefix(5)) == values, "run \(run)")
@@ -65,7 +56,7 @@ struct PostgresStatementTests {
             for round in 0..<3 {
                 for offset in 1...5 {
                     let rows = try await connection.query(
-                        Self.sql("SELECT § + \(offset)", .integer(Int64(round * 10)))
+                        Self.sql("SELECT \(Int64(round * 10)) + \(unescaped: String(offset))")
                     )
                     #expect(rows[0][0] == .integer(Int64(round * 10 + offset)))
                     let prepared = try await connection.query(Self.preparedCount)[0][0].int64Value ?? -1
@@ -78,7 +69,7 @@ struct PostgresStatementTests {
     @Test func withNoStatementsToKeepNothingIsPrepared() async throws {
         try await Self.onOneConnection(preparedStatements: 0) { connection in
             for run in 0..<4 {
-                let rows = try await connection.query(Self.sql("SELECT § * 2", .integer(Int64(run))))
+                let rows = try await connection.query(Self.sql("SELECT \(Int64(run)) * 2"))
                 #expect(rows[0][0] == .integer(Int64(run * 2)))
             }
             let prepared = try await connection.query(Self.preparedCount)
@@ -88,20 +79,20 @@ struct PostgresStatementTests {
 
     @Test func failingRunsLeaveNoStatementsBehind() async throws {
         try await Self.onOneConnection(preparedStatements: 4) { connection in
-            try await connection.execute(SQLStatement(.postgresql, "CREATE TABLE once (a int8 UNIQUE)"))
+            try await connection.execute(("CREATE TABLE once (a int8 UNIQUE)" as SQLFragment).statement(.postgresql))
             for run in 0..<20 {
                 let divisor = Int64(run % 2)
                 if divisor == 0 {
                     await #expect(throws: DatabaseError.self) {
-                        try await connection.query(Self.sql("SELECT 100 / §", .integer(divisor)))
+                        try await connection.query(Self.sql("SELECT 100 / \(divisor)"))
                     }
                 } else {
                     #expect(
-                        try await connection.query(Self.sql("SELECT 100 / §", .integer(divisor)))[0][0]
+                        try await connection.query(Self.sql("SELECT 100 / \(divisor)"))[0][0]
                             == .integer(100)
                     )
                 }
-                let insert = Self.sql("INSERT INTO once (a) VALUES (§)", .integer(Int64(run % 3)))
+                let insert = Self.sql("INSERT INTO once (a) VALUES (\(Int64(run % 3)))")
                 if run < 3 {
                     try await connection.execute(insert)
                 } else {
@@ -114,18 +105,18 @@ struct PostgresStatementTests {
 
     @Test func aFailedRunIsReportedAndTheNextRunSucceeds() async throws {
         try await Self.onOneConnection { connection in
-            let divide = { (divisor: Int64) in Self.sql("SELECT 100 / §", .integer(divisor)) }
+            let divide = { (divisor: Int64) in Self.sql("SELECT 100 / \(divisor)") }
             for _ in 0..<3 { _ = try await connection.query(divide(4)) }
             await #expect(throws: DatabaseError.self) { try await connection.query(divide(0)) }
             #expect(try await connection.query(divide(5))[0][0] == .integer(20))
 
             // A table that changes shape under a prepared statement: PostgreSQL refuses the old plan once, the
             // statement is forgotten, and the next run prepares it again.
-            try await connection.execute(SQLStatement(.postgresql, "CREATE TABLE shape (a int8)"))
-            try await connection.execute(Self.sql("INSERT INTO shape (a) VALUES (§)", .integer(1)))
-            let everything = SQLStatement(.postgresql, "SELECT * FROM shape")
+            try await connection.execute(("CREATE TABLE shape (a int8)" as SQLFragment).statement(.postgresql))
+            try await connection.execute(Self.sql("INSERT INTO shape (a) VALUES (\(Int64(1)))"))
+            let everything = ("SELECT * FROM shape" as SQLFragment).statement(.postgresql)
             for _ in 0..<3 { #expect(try await connection.query(everything)[0].values == [.integer(1)]) }
-            try await connection.execute(SQLStatement(.postgresql, "ALTER TABLE shape ADD COLUMN b int8"))
+            try await connection.execute(("ALTER TABLE shape ADD COLUMN b int8" as SQLFragment).statement(.postgresql))
             await #expect(throws: DatabaseError.self) { try await connection.query(everything) }
             #expect(try await connection.query(everything)[0].values == [.integer(1), .null])
         }
@@ -134,7 +125,7 @@ struct PostgresStatementTests {
     @Test func connectionsRunWithoutJIT() async throws {
         try await TestCatalog.withFreshDatabase(.postgresql) { database in
             let setting = try await database.withConnection { connection in
-                try await connection.query(SQLStatement(.postgresql, "SHOW jit"))
+                try await connection.query(("SHOW jit" as SQLFragment).statement(.postgresql))
             }
             #expect(setting[0][0] == .text("off"))
         }

@@ -9,28 +9,29 @@ struct RollbackTransactionTests {
 
     static func count(_ database: any Database) async throws -> Int64? {
         try await database.withConnection { connection in
-            try await connection.query(SQLStatement(database.dialect, "SELECT COUNT(*) FROM probe"))[0][0].int64Value
+            try await connection.query(("SELECT COUNT(*) FROM probe" as SQLFragment).statement(database.dialect))[0][0]
+                .int64Value
         }
     }
 
     static func insert(_ value: Int64, on connection: any DatabaseConnection) async throws {
-        var insert = SQLStatement(connection.dialect, "INSERT INTO probe (n) VALUES (")
-        insert.bind(.integer(value))
-        insert.append(")")
-        try await connection.execute(insert)
+        let insert: SQLFragment = "INSERT INTO probe (n) VALUES (\(value))"
+        try await connection.execute(insert.statement(connection.dialect))
     }
 
     @Test(arguments: Backend.allCases)
     func rowsWrittenInsideAreGoneAfterwardsAndTheBodysResultIsReturned(_ backend: Backend) async throws {
         try await TestCatalog.withFreshDatabase(backend) { database in
             try await database.withConnection {
-                try await $0.execute(SQLStatement(database.dialect, "CREATE TABLE probe (n INTEGER)"))
+                try await $0.execute(("CREATE TABLE probe (n INTEGER)" as SQLFragment).statement(database.dialect))
             }
             let seenInside = try await database.withTransaction(ending: .rollBack) { connection -> Int64? in
                 try await Self.insert(1, on: connection)
                 try await Self.insert(2, on: connection)
-                return try await connection.query(SQLStatement(connection.dialect, "SELECT COUNT(*) FROM probe"))[0][0]
-                    .int64Value
+                return try await connection.query(
+                    ("SELECT COUNT(*) FROM probe" as SQLFragment).statement(connection.dialect)
+                )[0][0]
+                .int64Value
             }
             #expect(seenInside == 2)
             #expect(try await Self.count(database) == 0)
@@ -44,7 +45,7 @@ struct RollbackTransactionTests {
     func anErrorInsideStillPropagatesAndWritesNothing(_ backend: Backend) async throws {
         try await TestCatalog.withFreshDatabase(backend) { database in
             try await database.withConnection {
-                try await $0.execute(SQLStatement(database.dialect, "CREATE TABLE probe (n INTEGER)"))
+                try await $0.execute(("CREATE TABLE probe (n INTEGER)" as SQLFragment).statement(database.dialect))
             }
             await #expect(throws: Refusal()) {
                 try await database.withTransaction(ending: .rollBack) { connection in

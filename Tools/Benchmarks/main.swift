@@ -115,18 +115,14 @@ func benchmark(database: any Database, name: String, options: Options, logger: L
     }
     let dialect = database.dialect
     @Sendable func directInsert(_ name: String, _ dataset: Int64, on connection: any DatabaseConnection) async throws {
-        var insert = SQLStatement(
-            dialect,
-            "INSERT INTO \"datafile\" (\"create_id\", \"create_time\", \"mod_id\", \"mod_time\", \"name\", \"location\", "
-                + "\"file_size\", \"dataset_id\") VALUES ("
-        )
         let now = Date()
-        insert.bindList([
-            .text("simple/root"), .timestamp(now), .text("simple/root"), .timestamp(now), .text(name),
-            .text("/data/\(name)"), .integer(1024), .integer(dataset),
-        ])
-        insert.append(") RETURNING \"id\"")
-        _ = try await connection.query(insert)
+        let root = "simple/root"
+        let insert: SQLFragment = """
+            INSERT INTO "datafile" ("create_id", "create_time", "mod_id", "mod_time", "name", "location", \
+            "file_size", "dataset_id") VALUES (\(root), \(now), \(root), \(now), \(name), \
+            \("/data/\(name)"), \(Int64(1024)), \(dataset)) RETURNING "id"
+            """
+        _ = try await connection.query(insert.statement(dialect))
     }
 
     var rows: [Row] = []

@@ -128,20 +128,19 @@ struct RuleFile {
 func authorizationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
     let every = max(1, shape.investigations / 20)
     var steps: [(String, SQLStatement)] = []
-    func step(_ label: String, _ text: String, _ binds: [SQLValue] = []) {
-        steps.append((label, sql(text, binds)))
+    func step(_ label: String, _ fragment: SQLFragment) {
+        steps.append((label, sql(fragment)))
     }
     step(
         "users",
         """
         INSERT INTO "user" (\(auditColumns), "name", "full_name")
         SELECT \(auditValues), u.name, u.full_name FROM (
-            SELECT 0 AS n, § AS name, 'The Member' AS full_name
+            SELECT 0 AS n, \(memberName) AS name, 'The Member' AS full_name
             UNION ALL SELECT g, 'simple/user' || lpad(g::text, 5, '0'), 'User ' || g FROM generate_series(1, 3000) g
             UNION ALL SELECT 10000 + g, 'simple/scientist' || g, 'Scientist ' || g FROM generate_series(1, 5) g
         ) u ORDER BY u.n
-        """,
-        [.text(memberName)]
+        """
     )
     step(
         "instrument scientists",
@@ -156,26 +155,25 @@ func authorizationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
         """
         INSERT INTO "investigation_user" (\(auditColumns), "role", "investigation_id", "user_id")
         SELECT \(auditValues), m.role, m.investigation_id, u."id" FROM (
-            SELECT § AS name, 'member' AS role, i."id" AS investigation_id
-            FROM (SELECT "id", row_number() OVER (ORDER BY "id") AS n FROM "investigation") i WHERE i.n % § = §
+            SELECT \(memberName) AS name, 'member' AS role, i."id" AS investigation_id
+            FROM (SELECT "id", row_number() OVER (ORDER BY "id") AS n FROM "investigation") i \
+            WHERE i.n % \(Int64(every)) = \(Int64(7 % every))
             UNION ALL
             SELECT 'simple/user' || lpad((1 + (i.n * 3 + k) % 3000)::text, 5, '0'),
                 CASE k WHEN 0 THEN 'principal_investigator' WHEN 1 THEN 'writer' ELSE 'member' END, i."id"
             FROM (SELECT "id", row_number() OVER (ORDER BY "id") AS n FROM "investigation") i
             CROSS JOIN generate_series(0, 2) k
         ) m JOIN "user" u ON u."name" = m.name ORDER BY m.investigation_id, u."id"
-        """,
-        [.text(memberName), .integer(Int64(every)), .integer(Int64(7 % every))]
+        """
     )
     step(
         "release dates",
         """
-        UPDATE "investigation" i SET "release_date" = CASE WHEN r.n % 10 = 3 AND r.n % § <> §
+        UPDATE "investigation" i SET "release_date" = CASE WHEN r.n % 10 = 3 AND r.n % \(Int64(every)) <> \(Int64(7 % every))
             THEN TIMESTAMPTZ '2021-01-01 00:00:00+00' + r.n * INTERVAL '1 hour'
             ELSE TIMESTAMPTZ '2090-01-01 00:00:00+00' + r.n * INTERVAL '1 hour' END
         FROM (SELECT "id", row_number() OVER (ORDER BY "id") AS n FROM "investigation") r WHERE r."id" = i."id"
-        """,
-        [.integer(Int64(every)), .integer(Int64(7 % every))]
+        """
     )
     return steps
 }
@@ -183,7 +181,7 @@ func authorizationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
 /// Adds users and memberships unless the member exists already (a reused database).
 func prepareAuthorization(_ database: any Database, shape: Shape) async throws {
     let existing = try await database.withConnection { connection in
-        try await connection.query(sql("SELECT count(*) FROM \"user\" WHERE \"name\" = §", .text(memberName)))
+        try await connection.query(sql("SELECT count(*) FROM \"user\" WHERE \"name\" = \(memberName)"))
     }
     if existing.first?[0].int64Value ?? 0 > 0 {
         print("reusing the users and memberships in the database")
@@ -197,7 +195,7 @@ func prepareAuthorization(_ database: any Database, shape: Shape) async throws {
         print("  \(pad(label, 30)) \(String(format: "%7.2f s", elapsed))")
     }
     try await database.withConnection { connection in
-        try await connection.execute(SQLStatement(.postgresql, "VACUUM (ANALYZE)"))
+        try await connection.execute(sql("VACUUM (ANALYZE)"))
     }
 }
 
@@ -222,25 +220,23 @@ struct MemberWorkload: Sendable {
     func dataset(_ i: Int) -> Int64 { datasets[Int((UInt64(i) &* 7919 &+ 13) % UInt64(datasets.count))] }
 }
 
-/// The hand-written condition that investigation `i` is readable by the user bound at `§`, under the standard
-/// rule set: released, or the user is a member, an instrument scientist of one of its instruments, or in a
-/// grouping given to it (the investigations of those three, computed once per statement). Takes three binds of
-/// the user name.
-let readableInvestigation = """
+/// The hand-written condition that investigation `i` is readable by the member, under the standard rule set:
+/// released, or the member is a member, an instrument scientist of one of its instruments, or in a grouping
+/// given to it (the investigations of those three, computed once per statement). Binds the member's name three
+/// times.
+let readableInvestigation: SQLFragment = """
     (i."release_date" < CURRENT_TIMESTAMP OR i."id" IN (
         SELECT iu."investigation_id" FROM "investigation_user" iu JOIN "user" u ON u."id" = iu."user_id"
-        WHERE u."name" = §
+        WHERE u."name" = \(memberName)
         UNION ALL
         SELECT ii."investigation_id" FROM "investigation_instrument" ii
         JOIN "instrument_scientist" s ON s."instrument_id" = ii."instrument_id" JOIN "user" u ON u."id" = s."user_id"
-        WHERE u."name" = §
+        WHERE u."name" = \(memberName)
         UNION ALL
         SELECT ig."investigation_id" FROM "investigation_group" ig
         JOIN "user_group" ug ON ug."grouping_id" = ig."grouping_id" JOIN "user" u ON u."id" = ug."user_id"
-        WHERE u."name" = §))
+        WHERE u."name" = \(memberName)))
     """
-
-let member3: [SQLValue] = [.text(memberName), .text(memberName), .text(memberName)]
 
 func count(_ rows: [SQLRow]) -> JSON {
     .array(rows.map { .int($0[0].int64Value ?? -1) })
@@ -263,8 +259,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                         "SELECT \(inv.select("i")) FROM \"investigation\" i "
                             + "JOIN \"investigation_user\" m ON m.\"investigation_id\" = i.\"id\" "
                             + "JOIN \"user\" mu ON mu.\"id\" = m.\"user_id\" "
-                            + "WHERE mu.\"name\" = § AND \(readableInvestigation) ORDER BY i.\"name\" LIMIT 50",
-                        [.text(memberName)] + member3
+                            + "WHERE mu.\"name\" = \(memberName) AND \(readableInvestigation) ORDER BY i.\"name\" LIMIT 50"
                     )
                 )
                 return inv.search(rows, "Investigation")
@@ -283,8 +278,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                             "SELECT count(*) FROM \"investigation\" i "
                                 + "JOIN \"investigation_user\" m ON m.\"investigation_id\" = i.\"id\" "
                                 + "JOIN \"user\" mu ON mu.\"id\" = m.\"user_id\" "
-                                + "WHERE mu.\"name\" = § AND \(readableInvestigation)",
-                            [.text(memberName)] + member3
+                                + "WHERE mu.\"name\" = \(memberName) AND \(readableInvestigation)"
                         )
                     )
                 )
@@ -301,9 +295,8 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                     sql(
                         "SELECT \(ds.select("ds")) FROM \"dataset\" ds "
                             + "JOIN \"investigation\" i ON i.\"id\" = ds.\"investigation_id\" "
-                            + "WHERE ds.\"investigation_id\" = § AND \(readableInvestigation) "
-                            + "ORDER BY ds.\"name\" LIMIT 50",
-                        [.integer(w.investigation(n))] + member3
+                            + "WHERE ds.\"investigation_id\" = \(w.investigation(n)) AND \(readableInvestigation) "
+                            + "ORDER BY ds.\"name\" LIMIT 50"
                     )
                 )
                 return ds.search(rows, "Dataset")
@@ -318,8 +311,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                         sql(
                             "SELECT count(*) FROM \"dataset\" ds "
                                 + "JOIN \"investigation\" i ON i.\"id\" = ds.\"investigation_id\" "
-                                + "WHERE ds.\"investigation_id\" = § AND \(readableInvestigation)",
-                            [.integer(w.investigation(n))] + member3
+                                + "WHERE ds.\"investigation_id\" = \(w.investigation(n)) AND \(readableInvestigation)"
                         )
                     )
                 )
@@ -336,8 +328,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                         "SELECT \(df.select("df")) FROM \"datafile\" df "
                             + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" "
                             + "JOIN \"investigation\" i ON i.\"id\" = ds.\"investigation_id\" "
-                            + "WHERE df.\"dataset_id\" = § AND \(readableInvestigation) ORDER BY df.\"name\" LIMIT 50",
-                        [.integer(w.dataset(n))] + member3
+                            + "WHERE df.\"dataset_id\" = \(w.dataset(n)) AND \(readableInvestigation) ORDER BY df.\"name\" LIMIT 50"
                     )
                 )
                 return df.search(rows, "Datafile")
@@ -353,8 +344,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                             "SELECT count(*) FROM \"datafile\" df "
                                 + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" "
                                 + "JOIN \"investigation\" i ON i.\"id\" = ds.\"investigation_id\" "
-                                + "WHERE df.\"dataset_id\" = § AND \(readableInvestigation)",
-                            [.integer(w.dataset(n))] + member3
+                                + "WHERE df.\"dataset_id\" = \(w.dataset(n)) AND \(readableInvestigation)"
                         )
                     )
                 )
@@ -369,8 +359,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
                 let rows = try await connection.query(
                     sql(
                         "SELECT \(inv.select("i")) FROM \"investigation\" i WHERE \(readableInvestigation) "
-                            + "ORDER BY i.\"name\" LIMIT 50",
-                        member3
+                            + "ORDER BY i.\"name\" LIMIT 50"
                     )
                 )
                 return inv.search(rows, "Investigation")
@@ -383,7 +372,7 @@ func browseCases(_ w: MemberWorkload) -> [QueryCase] {
             handWritten: { _, connection in
                 count(
                     try await connection.query(
-                        sql("SELECT count(*) FROM \"investigation\" i WHERE \(readableInvestigation)", member3)
+                        sql("SELECT count(*) FROM \"investigation\" i WHERE \(readableInvestigation)")
                     )
                 )
             }
@@ -439,7 +428,7 @@ struct MemberRestriction: QueryRestriction {
     }
 
     func condition(for entity: EntityDefinition, alias: String) -> SQLFragment? {
-        guard let rules = rules[entity.name] else { return SQLFragment("1 = 0") }
+        guard let rules = rules[entity.name] else { return "1 = 0" }
         if rules.contains(where: \.isUnrestricted) { return nil }
         return CompiledRule.anyAdmits(rules, alias: alias, userName: memberName)
     }
@@ -503,8 +492,7 @@ func authorizationBenchmark(
         try await connection.query(
             sql(
                 "SELECT iu.\"investigation_id\" FROM \"investigation_user\" iu JOIN \"user\" u ON u.\"id\" = iu.\"user_id\" "
-                    + "WHERE u.\"name\" = § ORDER BY 1",
-                .text(memberName)
+                    + "WHERE u.\"name\" = \(memberName) ORDER BY 1"
             )
         )
     }.compactMap { $0[0].int64Value }
@@ -513,7 +501,7 @@ func authorizationBenchmark(
     for id in mine {
         let rows = try await database.withConnection { connection in
             try await connection.query(
-                sql("SELECT \"id\" FROM \"dataset\" WHERE \"investigation_id\" = § ORDER BY \"id\"", .integer(id))
+                sql("SELECT \"id\" FROM \"dataset\" WHERE \"investigation_id\" = \(id) ORDER BY \"id\"")
             )
         }
         datasetIds += rows.compactMap { $0[0].int64Value }

@@ -94,19 +94,19 @@ struct Shape {
 }
 
 /// The audit columns every table has, and the values the generator gives them.
-let auditColumns = "\"create_id\", \"create_time\", \"mod_id\", \"mod_time\""
-let auditValues = "'simple/root', now(), 'simple/root', now()"
+let auditColumns: SQLFragment = "\"create_id\", \"create_time\", \"mod_id\", \"mod_time\""
+let auditValues: SQLFragment = "'simple/root', now(), 'simple/root', now()"
 
 /// The ids of the rows of a small table, as an array to pick from: `(SELECT array_agg(id) ...) alias`.
-func idArray(_ table: String, as alias: String) -> String {
-    "(SELECT array_agg(\"id\" ORDER BY \"id\") AS \"ids\" FROM \"\(table)\") \(alias)"
+func idArray(_ table: String, as alias: String) -> SQLFragment {
+    "(SELECT array_agg(\"id\" ORDER BY \"id\") AS \"ids\" FROM \(identifier: table)) \(alias: alias)"
 }
 
 /// The generation steps: a label and the statement (values bound where they vary).
 func generationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
     var steps: [(String, SQLStatement)] = []
-    func step(_ label: String, _ text: String, _ binds: [SQLValue] = []) {
-        steps.append((label, sql(text, binds)))
+    func step(_ label: String, _ fragment: SQLFragment) {
+        steps.append((label, sql(fragment)))
     }
     step(
         "facility",
@@ -165,6 +165,7 @@ func generationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
         CROSS JOIN "facility" f ORDER BY t.n
         """
     )
+    let fileCount = Int64(shape.datasetsPerInvestigation * shape.datafilesPerDataset)
     step(
         "\(shape.investigations) investigations",
         """
@@ -173,15 +174,12 @@ func generationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
         SELECT \(auditValues), 'INV-' || lpad(g::text, 6, '0'), '1', 'Investigation number ' || g,
             CASE WHEN g % 4 <> 0 THEN 'Summary of investigation ' || g END,
             TIMESTAMPTZ '2020-01-01 00:00:00+00' + g * INTERVAL '1 hour',
-            TIMESTAMPTZ '2020-01-03 00:00:00+00' + g * INTERVAL '1 hour', §, f."id",
+            TIMESTAMPTZ '2020-01-03 00:00:00+00' + g * INTERVAL '1 hour', \(fileCount), f."id",
             t."ids"[1 + g % array_length(t."ids", 1)]
-        FROM generate_series(1, §) g CROSS JOIN "facility" f CROSS JOIN \(idArray("investigation_type", as: "t"))
+        FROM generate_series(1, \(Int64(shape.investigations))) g CROSS JOIN "facility" f \
+        CROSS JOIN \(idArray("investigation_type", as: "t"))
         ORDER BY g
-        """,
-        [
-            .integer(Int64(shape.datasetsPerInvestigation * shape.datafilesPerDataset)),
-            .integer(Int64(shape.investigations)),
-        ]
+        """
     )
     step(
         "investigation instruments",
@@ -197,13 +195,13 @@ func generationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
         INSERT INTO "dataset" (\(auditColumns), "complete", "description", "end_date", "file_count", "location",
             "name", "start_date", "investigation_id", "type_id")
         SELECT \(auditValues), k % 3 = 0, CASE WHEN k % 2 = 0 THEN 'Dataset ' || k || ' of ' || i."name" END,
-            i."start_date" + k * INTERVAL '1 hour' + INTERVAL '50 minutes', §,
+            i."start_date" + k * INTERVAL '1 hour' + INTERVAL '50 minutes', \(Int64(shape.datafilesPerDataset)),
             '/data/' || i."name" || '/ds' || lpad(k::text, 2, '0'), i."name" || '-ds' || lpad(k::text, 2, '0'),
             i."start_date" + k * INTERVAL '1 hour', i."id", t."ids"[1 + (i."id" + k) % array_length(t."ids", 1)]
-        FROM "investigation" i CROSS JOIN generate_series(1, §) k CROSS JOIN \(idArray("dataset_type", as: "t"))
+        FROM "investigation" i CROSS JOIN generate_series(1, \(Int64(shape.datasetsPerInvestigation))) k \
+        CROSS JOIN \(idArray("dataset_type", as: "t"))
         ORDER BY i."id", k
-        """,
-        [.integer(Int64(shape.datafilesPerDataset)), .integer(Int64(shape.datasetsPerInvestigation))]
+        """
     )
     step(
         "\(shape.datafiles) datafiles",
@@ -215,10 +213,10 @@ func generationSteps(_ shape: Shape) -> [(String, SQLStatement)] {
             d."location" || '/' || d."name" || '_' || lpad(k::text, 3, '0') || '.nxs',
             d."name" || '_' || lpad(k::text, 3, '0') || '.nxs', t."ids"[1 + (d."id" + k) % array_length(t."ids", 1)],
             d."id"
-        FROM "dataset" d CROSS JOIN generate_series(1, §) k CROSS JOIN \(idArray("datafile_format", as: "t"))
+        FROM "dataset" d CROSS JOIN generate_series(1, \(Int64(shape.datafilesPerDataset))) k \
+        CROSS JOIN \(idArray("datafile_format", as: "t"))
         ORDER BY d."id", k
-        """,
-        [.integer(Int64(shape.datafilesPerDataset))]
+        """
     )
     step(
         "\(shape.datasets * 2) dataset parameters",
@@ -250,13 +248,13 @@ func generate(_ database: any Database, shape: Shape, reuse: Bool) async throws 
     func investigations() async throws -> [(id: Int64, name: String)] {
         let rows = try await database.withConnection { connection in
             try await connection.query(
-                SQLStatement(.postgresql, "SELECT \"id\", \"name\" FROM \"investigation\" ORDER BY \"id\"")
+                sql("SELECT \"id\", \"name\" FROM \"investigation\" ORDER BY \"id\"")
             )
         }
         return rows.map { ($0[0].int64Value!, $0[1].stringValue!) }
     }
     let existing = try await database.withConnection { connection in
-        try await connection.query(SQLStatement(.postgresql, "SELECT count(*) FROM \"datafile\""))
+        try await connection.query(sql("SELECT count(*) FROM \"datafile\""))
     }
     if let count = existing.first?[0].int64Value, count > 0 {
         guard reuse else {
@@ -270,7 +268,7 @@ func generate(_ database: any Database, shape: Shape, reuse: Bool) async throws 
     let superuser =
         try await database.withConnection { connection in
             try await connection.query(
-                SQLStatement(.postgresql, "SELECT \"rolsuper\" FROM \"pg_roles\" WHERE \"rolname\" = current_user")
+                sql("SELECT \"rolsuper\" FROM \"pg_roles\" WHERE \"rolname\" = current_user")
             )
         }.first?[0].boolValue ?? false
     print(
@@ -282,10 +280,10 @@ func generate(_ database: any Database, shape: Shape, reuse: Bool) async throws 
         let elapsed = try await time {
             try await database.withTransaction { connection in
                 // The big INSERT ... SELECT ... ORDER BY sorts in memory rather than on disk.
-                try await connection.execute(SQLStatement(.postgresql, "SET LOCAL work_mem = '256MB'"))
+                try await connection.execute(sql("SET LOCAL work_mem = '256MB'"))
                 if superuser {
                     try await connection.execute(
-                        SQLStatement(.postgresql, "SET LOCAL session_replication_role = replica")
+                        sql("SET LOCAL session_replication_role = replica")
                     )
                 }
                 try await connection.execute(statement)
@@ -296,7 +294,7 @@ func generate(_ database: any Database, shape: Shape, reuse: Bool) async throws 
     }
     let analyze = try await time {
         try await database.withConnection { connection in
-            try await connection.execute(SQLStatement(.postgresql, "VACUUM (ANALYZE)"))
+            try await connection.execute(sql("VACUUM (ANALYZE)"))
         }
     }
     total += analyze
@@ -336,8 +334,8 @@ struct EntityColumns {
     ])
 
     /// `a."id", a."create_id", ...`
-    func select(_ alias: String) -> String {
-        columns.map { "\(alias).\"\($0.column)\"" }.joined(separator: ", ")
+    func select(_ alias: String) -> SQLFragment {
+        columns.map { "\(alias: alias).\(identifier: $0.column)" as SQLFragment }.joined()
     }
 
     /// The members of the object whose columns start at `offset` in `row`; nulls are left out.
@@ -365,23 +363,9 @@ struct EntityColumns {
     }
 }
 
-/// A statement whose values are bound, in order, where the text has `§`.
-func sql(_ text: String, _ binds: [SQLValue]) -> SQLStatement {
-    var statement = SQLStatement(.postgresql)
-    var rest = Substring(text)
-    var bound = 0
-    while let marker = rest.firstIndex(of: "§") {
-        statement.append(String(rest[..<marker]))
-        statement.bind(binds[bound])
-        bound += 1
-        rest = rest[rest.index(after: marker)...]
-    }
-    statement.append(String(rest))
-    return statement
-}
-
-func sql(_ text: String, _ binds: SQLValue...) -> SQLStatement {
-    sql(text, binds)
+/// The PostgreSQL statement of a fragment.
+func sql(_ fragment: SQLFragment) -> SQLStatement {
+    fragment.statement(.postgresql)
 }
 
 // MARK: The queries
@@ -419,9 +403,8 @@ func queryCases(_ w: Workload) -> [QueryCase] {
             handWritten: { i, connection in
                 let rows = try await connection.query(
                     sql(
-                        "SELECT \(ds.select("ds")) FROM \"dataset\" ds WHERE ds.\"investigation_id\" = § "
-                            + "ORDER BY ds.\"name\" LIMIT 50",
-                        .integer(w.id(i))
+                        "SELECT \(ds.select("ds")) FROM \"dataset\" ds WHERE ds.\"investigation_id\" = \(w.id(i)) "
+                            + "ORDER BY ds.\"name\" LIMIT 50"
                     )
                 )
                 return ds.search(rows, "Dataset")
@@ -437,8 +420,7 @@ func queryCases(_ w: Workload) -> [QueryCase] {
                 let rows = try await connection.query(
                     sql(
                         "SELECT \(df.select("df")) FROM \"datafile\" df JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" "
-                            + "WHERE ds.\"investigation_id\" = § ORDER BY df.\"name\" LIMIT 50 OFFSET 50",
-                        .integer(w.id(i))
+                            + "WHERE ds.\"investigation_id\" = \(w.id(i)) ORDER BY df.\"name\" LIMIT 50 OFFSET 50"
                     )
                 )
                 return df.search(rows, "Datafile")
@@ -453,8 +435,7 @@ func queryCases(_ w: Workload) -> [QueryCase] {
                 let rows = try await connection.query(
                     sql(
                         "SELECT count(*), sum(df.\"file_size\") FROM \"datafile\" df "
-                            + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" WHERE ds.\"investigation_id\" = §",
-                        .integer(w.id(i))
+                            + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" WHERE ds.\"investigation_id\" = \(w.id(i))"
                     )
                 )
                 return .array(
@@ -479,12 +460,8 @@ func queryCases(_ w: Workload) -> [QueryCase] {
                         "SELECT \(ds.select("ds")) FROM \"dataset\" ds "
                             + "JOIN \"dataset_parameter\" p ON p.\"dataset_id\" = ds.\"id\" "
                             + "JOIN \"parameter_type\" pt ON pt.\"id\" = p.\"type_id\" "
-                            + "WHERE ds.\"investigation_id\" = § AND pt.\"name\" = § AND p.\"numeric_value\" BETWEEN § AND § "
-                            + "ORDER BY ds.\"name\"",
-                        .integer(w.id(i)),
-                        .text("temperature"),
-                        .double(low),
-                        .double(low + 500)
+                            + "WHERE ds.\"investigation_id\" = \(w.id(i)) AND pt.\"name\" = \(SQLValue.text("temperature")) AND p.\"numeric_value\" BETWEEN \(low) AND \(low + 500) "
+                            + "ORDER BY ds.\"name\""
                     )
                 )
                 return ds.search(rows, "Dataset")
@@ -504,10 +481,7 @@ func queryCases(_ w: Workload) -> [QueryCase] {
                         "SELECT \(ds.select("ds")) FROM \"dataset\" ds "
                             + "JOIN \"dataset_parameter\" p ON p.\"dataset_id\" = ds.\"id\" "
                             + "JOIN \"parameter_type\" pt ON pt.\"id\" = p.\"type_id\" "
-                            + "WHERE pt.\"name\" = § AND p.\"numeric_value\" BETWEEN § AND § ORDER BY ds.\"id\" LIMIT 50",
-                        .text("temperature"),
-                        .double(low),
-                        .double(low + 0.5)
+                            + "WHERE pt.\"name\" = \(SQLValue.text("temperature")) AND p.\"numeric_value\" BETWEEN \(low) AND \(low + 0.5) ORDER BY ds.\"id\" LIMIT 50"
                     )
                 )
                 return ds.search(rows, "Dataset")
@@ -522,9 +496,7 @@ func queryCases(_ w: Workload) -> [QueryCase] {
                         "SELECT \(df.select("df")) FROM \"datafile\" df "
                             + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" "
                             + "JOIN \"investigation\" i ON i.\"id\" = ds.\"investigation_id\" "
-                            + "WHERE df.\"file_size\" > § AND i.\"name\" = § ORDER BY df.\"id\"",
-                        .integer(50_000_000),
-                        .text(w.name(i))
+                            + "WHERE df.\"file_size\" > \(Int64(50_000_000)) AND i.\"name\" = \(w.name(i)) ORDER BY df.\"id\""
                     )
                 )
                 return df.search(rows, "Datafile")
@@ -536,16 +508,14 @@ func queryCases(_ w: Workload) -> [QueryCase] {
             handWritten: { i, connection in
                 let datasets = try await connection.query(
                     sql(
-                        "SELECT \(ds.select("ds")) FROM \"dataset\" ds WHERE ds.\"investigation_id\" = § ORDER BY ds.\"id\"",
-                        .integer(w.id(i))
+                        "SELECT \(ds.select("ds")) FROM \"dataset\" ds WHERE ds.\"investigation_id\" = \(w.id(i)) ORDER BY ds.\"id\""
                     )
                 )
                 let datafiles = try await connection.query(
                     sql(
                         "SELECT df.\"dataset_id\", \(df.select("df")) FROM \"datafile\" df "
-                            + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" WHERE ds.\"investigation_id\" = § "
-                            + "ORDER BY df.\"id\"",
-                        .integer(w.id(i))
+                            + "JOIN \"dataset\" ds ON ds.\"id\" = df.\"dataset_id\" WHERE ds.\"investigation_id\" = \(w.id(i)) "
+                            + "ORDER BY df.\"id\""
                     )
                 )
                 var byDataset: [Int64: [JSON]] = [:]

@@ -89,7 +89,7 @@ struct Caller: Sendable {
     func condition(_ access: AccessType, of entity: String, alias: String) -> SQLFragment? {
         switch scope(access, of: entity) {
         case .everything: return nil
-        case .nothing: return SQLFragment("1 = 0")
+        case .nothing: return "1 = 0"
         case .admittedBy(let rules): return CompiledRule.anyAdmits(rules, alias: alias, userName: userName)
         }
     }
@@ -120,15 +120,11 @@ struct Caller: Sendable {
             var start = 0
             while start < unique.count {
                 let chunk = unique[start..<min(start + EntityTable.maximumListLength, unique.count)]
-                var sql = SQLFragment(
-                    "SELECT a.\(dialect.quote("id")) FROM \(dialect.quote(entity.table)) a WHERE a.\(dialect.quote("id")) IN ("
-                )
-                for (index, id) in chunk.enumerated() {
-                    if index > 0 { sql.append(", ") }
-                    sql.bind(.integer(id))
-                }
-                sql.append(") AND ")
-                sql.append(CompiledRule.anyAdmits(rules, alias: "a", userName: userName))
+                let sql: SQLFragment = """
+                    SELECT a.\(identifier: "id") FROM \(identifier: entity.table) a \
+                    WHERE a.\(identifier: "id") IN (\(list: chunk.map(SQLValue.integer))) \
+                    AND \(CompiledRule.anyAdmits(rules, alias: "a", userName: userName))
+                    """
                 for row in try await connection.query(sql.statement(dialect)) {
                     if let id = row[0].int64Value { admitted.insert(id) }
                 }

@@ -84,15 +84,10 @@ final class RuleBook: Sendable {
 
     private func load(version: Int64, on connection: any DatabaseConnection) async throws -> RuleSnapshot {
         let dialect = connection.dialect
-        func q(_ name: String) -> String { dialect.quote(name) }
         let ruleTable = model.entity(named: "Rule")!.table
-        let rows = try await connection.query(
-            SQLStatement(
-                dialect,
-                "SELECT \(q("id")), \(q(column("Rule", "crudFlags"))), \(q(column("Rule", "what"))), "
-                    + "\(q(column("Rule", "grouping"))) FROM \(q(ruleTable))"
-            )
-        )
+        let ruleColumns = ["id", column("Rule", "crudFlags"), column("Rule", "what"), column("Rule", "grouping")]
+        let selectRules: SQLFragment = "SELECT \(identifiers: ruleColumns) FROM \(identifier: ruleTable)"
+        let rows = try await connection.query(selectRules.statement(dialect))
         let compiler = QueryCompiler(model: model, dialect: dialect)
         var rules: [String: [AccessType: [RuleSnapshot.Rule]]] = [:]
         for row in rows {
@@ -112,12 +107,9 @@ final class RuleBook: Sendable {
             }
         }
         let stepTable = model.entity(named: "PublicStep")!.table
-        let steps = try await connection.query(
-            SQLStatement(
-                dialect,
-                "SELECT \(q(column("PublicStep", "origin"))), \(q(column("PublicStep", "field"))) FROM \(q(stepTable))"
-            )
-        )
+        let stepColumns = [column("PublicStep", "origin"), column("PublicStep", "field")]
+        let selectSteps: SQLFragment = "SELECT \(identifiers: stepColumns) FROM \(identifier: stepTable)"
+        let steps = try await connection.query(selectSteps.statement(dialect))
         let publicSteps = Set(
             steps.compactMap { row -> String? in
                 guard let origin = row[0].stringValue, let field = row[1].stringValue else { return nil }
@@ -128,17 +120,14 @@ final class RuleBook: Sendable {
     }
 
     private func groupings(of userName: String, on connection: any DatabaseConnection) async throws -> Set<Int64> {
-        let dialect = connection.dialect
-        func q(_ name: String) -> String { dialect.quote(name) }
         let userGroup = model.entity(named: "UserGroup")!.table
         let user = model.entity(named: "User")!.table
-        var select = SQLStatement(
-            dialect,
-            "SELECT g.\(q(column("UserGroup", "grouping"))) FROM \(q(userGroup)) g JOIN \(q(user)) u ON u.\(q("id")) = "
-                + "g.\(q(column("UserGroup", "user"))) WHERE u.\(q(column("User", "name"))) = "
-        )
-        select.bind(.text(userName))
-        return Set(try await connection.query(select).compactMap { $0[0].int64Value })
+        let select: SQLFragment = """
+            SELECT g.\(identifier: column("UserGroup", "grouping")) FROM \(identifier: userGroup) g \
+            JOIN \(identifier: user) u ON u.\(identifier: "id") = g.\(identifier: column("UserGroup", "user")) \
+            WHERE u.\(identifier: column("User", "name")) = \(userName)
+            """
+        return Set(try await connection.query(select.statement(connection.dialect)).compactMap { $0[0].int64Value })
     }
 }
 

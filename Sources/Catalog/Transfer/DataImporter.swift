@@ -372,21 +372,15 @@ struct DataImporter {
         guard !conditions.isEmpty else { return nil }
         if pendingEntities.contains(entity.name) { try await flush() }
         let dialect = connection.dialect
-        var sql = SQLFragment("SELECT o.\(dialect.quote("id")) FROM \(dialect.quote(entity.table)) o WHERE ")
-        for (index, (field, value)) in conditions.enumerated() {
-            if index > 0 { sql.append(" AND ") }
-            sql.append("o." + dialect.quote(field.column!))
-            if value.isNull {
-                sql.append(" IS NULL")
-            } else {
-                sql.append(" = ")
-                sql.bind(value)
-            }
+        let tests = conditions.map { field, value -> SQLFragment in
+            value.isNull ? "o.\(identifier: field.column!) IS NULL" : "o.\(identifier: field.column!) = \(value)"
         }
+        var sql: SQLFragment = """
+            SELECT o.\(identifier: "id") FROM \(identifier: entity.table) o WHERE \(tests.joined(separator: " AND "))
+            """
         // A caller finds only what they may read, as a search of theirs would.
         if let condition = caller.condition(.read, of: entity.name, alias: "o") {
-            sql.append(" AND ")
-            sql.append(condition)
+            sql.append(" AND \(condition)")
         }
         sql.append(" LIMIT 2")
         let rows = try await connection.query(sql.statement(dialect))

@@ -43,14 +43,11 @@ struct LabelIndex {
         }
         guard spilled else { return nil }
         let dialect = connection.dialect
-        var statement = SQLStatement(
-            dialect,
-            "SELECT \(dialect.quote("entity")), \(dialect.quote("object_id")) FROM \(dialect.quote(Self.table)) WHERE "
-                + "\(dialect.quote("label")) = "
-        )
-        statement.bind(.text(label))
-        statement.append(" ORDER BY \(dialect.quote("seq")) DESC LIMIT 1")
-        guard let row = try await connection.query(statement).first, let entity = row[0].stringValue,
+        let select: SQLFragment = """
+            SELECT \(identifiers: ["entity", "object_id"]) FROM \(identifier: Self.table) \
+            WHERE \(identifier: "label") = \(label) ORDER BY \(identifier: "seq") DESC LIMIT 1
+            """
+        guard let row = try await connection.query(select.statement(dialect)).first, let entity = row[0].stringValue,
             let id = row[1].int64Value
         else { return nil }
         remember(label, (entity, id))
@@ -66,24 +63,19 @@ struct LabelIndex {
 
     private mutating func spill(on connection: any DatabaseConnection) async throws {
         let dialect = connection.dialect
-        let table = dialect.quote(Self.table)
         if !spilled {
             try await dropTable(on: connection, force: true)
-            let lifetime = dialect == .postgresql ? " ON COMMIT DROP" : ""
-            try await connection.execute(
-                SQLStatement(
-                    dialect,
-                    "CREATE TEMPORARY TABLE \(table) (\(dialect.quote("seq")) BIGINT NOT NULL, "
-                        + "\(dialect.quote("label")) TEXT NOT NULL, \(dialect.quote("entity")) TEXT NOT NULL, "
-                        + "\(dialect.quote("object_id")) BIGINT NOT NULL)\(lifetime)"
-                )
-            )
-            try await connection.execute(
-                SQLStatement(
-                    dialect,
-                    "CREATE INDEX \(dialect.quote(Self.table + "_label")) ON \(table) (\(dialect.quote("label")))"
-                )
-            )
+            let lifetime: SQLFragment = dialect == .postgresql ? " ON COMMIT DROP" : ""
+            let create: SQLFragment = """
+                CREATE TEMPORARY TABLE \(identifier: Self.table) (\(identifier: "seq") BIGINT NOT NULL, \
+                \(identifier: "label") TEXT NOT NULL, \(identifier: "entity") TEXT NOT NULL, \
+                \(identifier: "object_id") BIGINT NOT NULL)\(lifetime)
+                """
+            try await connection.execute(create.statement(dialect))
+            let index: SQLFragment = """
+                CREATE INDEX \(identifier: Self.table + "_label") ON \(identifier: Self.table) (\(identifier: "label"))
+                """
+            try await connection.execute(index.statement(dialect))
             spilled = true
         }
         // In slices, so that moving the labels out does not itself take as much memory again.
@@ -108,8 +100,7 @@ struct LabelIndex {
     /// Drops the temporary table, if the import made one (or, with `force`, if an earlier one left it).
     func dropTable(on connection: any DatabaseConnection, force: Bool = false) async throws {
         guard spilled || force else { return }
-        try await connection.execute(
-            SQLStatement(connection.dialect, "DROP TABLE IF EXISTS \(connection.dialect.quote(Self.table))")
-        )
+        let drop: SQLFragment = "DROP TABLE IF EXISTS \(identifier: Self.table)"
+        try await connection.execute(drop.statement(connection.dialect))
     }
 }

@@ -110,7 +110,9 @@ extension Catalog {
     func count(_ entity: String) async throws -> Int {
         let table = model.entity(named: entity)!.table
         let rows = try await database.withConnection { connection in
-            try await connection.query(SQLStatement(connection.dialect, "SELECT COUNT(*) FROM \"\(table)\""))
+            try await connection.query(
+                ("SELECT COUNT(*) FROM \(identifier: table)" as SQLFragment).statement(connection.dialect)
+            )
         }
         return Int(rows[0][0].int64Value!)
     }

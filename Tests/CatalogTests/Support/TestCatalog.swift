@@ -89,7 +89,8 @@ enum TestCatalog {
             return try await database.withRunning { try await body(database) }
         case .postgresql:
             let base = try postgresURL()
-            try await PostgresAdmin.shared.execute("CREATE DATABASE \"\(name)\"", on: base)
+            try await PostgresAdmin.shared.execute("CREATE DATABASE \(identifier: name)", on: base)
+            let drop: SQLFragment = "DROP DATABASE IF EXISTS \(identifier: name) WITH (FORCE)"
             do {
                 let url = replacingDatabase(in: base, with: String(name))
                 let database = try await PostgresDatabase(
@@ -98,10 +99,10 @@ enum TestCatalog {
                     logger: logger
                 )
                 let result = try await database.withRunning { try await body(database) }
-                try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)
+                try? await PostgresAdmin.shared.execute(drop, on: base)
                 return result
             } catch {
-                try? await PostgresAdmin.shared.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", on: base)
+                try? await PostgresAdmin.shared.execute(drop, on: base)
                 throw error
             }
         }
@@ -135,14 +136,14 @@ actor PostgresAdmin {
     static let shared = PostgresAdmin()
     private var database: PostgresDatabase?
 
-    func execute(_ sql: String, on url: String) async throws {
+    func execute(_ sql: SQLFragment, on url: String) async throws {
         if database == nil {
             let opened = try await PostgresDatabase(url: url + "?maxConnections=2", logger: TestCatalog.logger)
             Task { await opened.run() }
             database = opened
         }
         try await database!.withConnection { connection in
-            try await connection.execute(SQLStatement(.postgresql, sql))
+            try await connection.execute(sql.statement(.postgresql))
         }
     }
 }
