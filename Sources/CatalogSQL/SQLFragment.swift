@@ -122,17 +122,27 @@ public struct SQLFragment: Sendable, ExpressibleByStringInterpolation {
 
     mutating func appendText(_ text: String) {
         guard !text.isEmpty else { return }
-        if case .text(let previous)? = parts.last {
-            parts[parts.count - 1] = .text(previous + text)
+        if case .text(var previous)? = parts.last {
+            // Taken out of the array first, the text is the only reference to its storage and grows in place:
+            // rebuilding it for each piece made writing a statement quadratic in its length.
+            parts.removeLast()
+            previous.append(text)
+            parts.append(.text(previous))
         } else {
             parts.append(.text(text))
         }
     }
 
     public mutating func append(_ fragment: SQLFragment) {
-        for part in fragment.parts {
-            if case .text(let text) = part { appendText(text) } else { parts.append(part) }
+        guard let first = fragment.parts.first else { return }
+        if parts.isEmpty {
+            parts = fragment.parts
+            return
         }
+        parts.reserveCapacity(parts.count + fragment.parts.count)
+        // Only the first part can join the text before it; the rest are already as merged as they can be.
+        if case .text(let text) = first { appendText(text) } else { parts.append(first) }
+        parts.append(contentsOf: fragment.parts.dropFirst())
     }
 
     public mutating func bind(_ value: SQLValue) {
@@ -190,10 +200,9 @@ public struct SQLFragment: Sendable, ExpressibleByStringInterpolation {
         return result
     }
 
-    public static func + (left: SQLFragment, right: SQLFragment) -> SQLFragment {
-        var result = left
-        result.append(right)
-        return result
+    public static func + (left: consuming SQLFragment, right: SQLFragment) -> SQLFragment {
+        left.append(right)
+        return left
     }
 
     /// The fragment as a statement of `dialect`, with its placeholders numbered in order; `userName` fills the
