@@ -139,7 +139,6 @@ public struct SQLFragment: Sendable, ExpressibleByStringInterpolation {
             parts = fragment.parts
             return
         }
-        parts.reserveCapacity(parts.count + fragment.parts.count)
         // Only the first part can join the text before it; the rest are already as merged as they can be.
         if case .text(let text) = first { appendText(text) } else { parts.append(first) }
         parts.append(contentsOf: fragment.parts.dropFirst())
