@@ -196,14 +196,19 @@ struct LoginHardeningTests {
                 }
                 // 40 checks of 0.15 s on 2 threads keep the hash threads busy for 3 s or more; searches are
                 // answered meanwhile.
+                var verifiedAtFirstAnswer: Int?
                 for _ in 0..<3 {
                     let start = ContinuousClock.now
                     let count = try await catalog.search(sessionId: root, query: "SELECT COUNT(f) FROM Facility f")
                     let elapsed = ContinuousClock.now - start
+                    verifiedAtFirstAnswer = verifiedAtFirstAnswer ?? hasher.verifications
                     #expect(count == [0])
                     #expect(elapsed < .seconds(2), "a search took \(elapsed) while logins were checked")
                 }
-                #expect(hasher.verifications < attempts, "the searches were answered only after the logins")
+                #expect(
+                    (verifiedAtFirstAnswer ?? attempts) < attempts,
+                    "the first search was answered only after the logins"
+                )
                 var failures = 0
                 for try await error in group {
                     #expect(error?.message == "The username and password do not match")
