@@ -75,6 +75,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The data service (ICAT IDS): datafiles' bytes stored, served alone or zipped, prepared, archived and
+        // restored, with access decided by the catalog's rules. Knows the catalog and the stores, not HTTP.
+        .target(
+            name: "DataService",
+            dependencies: [
+                "Catalog", "CatalogSQL", "CatalogStore", "DataStore", "JSONValue", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The icatdata file format of python-icat's icatdump and icatingest, in XML and YAML: streaming readers
         // and writers of its objects. Knows the entity model, not the database.
         .target(
@@ -120,7 +134,7 @@ let package = Package(
             name: "CatalogServer",
             dependencies: [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                "CatalogRPC", "Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue",
+                "CatalogRPC", "Catalog", "CatalogDataFormat", "DataService", "JSONRPC", "JSONValue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -136,7 +150,7 @@ let package = Package(
             name: "icat",
             dependencies: [
                 "CatalogServer", "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogSchema",
-                "CatalogRuleSets", "JSONValue",
+                "CatalogRuleSets", "DataService", "DataStore", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -92,16 +92,17 @@ http_status() {
     curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
-# start_server LABEL DATABASE_URL DIR: starts the server on a free port (log appended to DIR/server.log) and waits
+# start_server LABEL DATABASE_URL DIR [SERVE ARGS...]: starts the server on a free port (log appended to DIR/server.log) and waits
 # for GET /health; sets SERVER_PID and SERVER_URL. Records the check; returns 1 if the server did not come up.
 start_server() {
     local label="$1" db_url="$2" dir="$3"
+    shift 3
     local port server_log="$dir/server.log"
     port="$(free_port)"
     SERVER_URL="http://127.0.0.1:$port"
     mkdir -p "$dir/files"
     log "[$label] starting $ICAT_BIN on port $port"
-    "$ICAT_BIN" serve --database "$db_url" --storage "$dir/files" --port "$port" >>"$server_log" 2>&1 &
+    "$ICAT_BIN" serve --database "$db_url" --storage "$dir/files" --port "$port" "$@" >>"$server_log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + HEALTH_TIMEOUT))
     while ((SECONDS < deadline)); do
@@ -293,6 +294,35 @@ run_database() {
     fi
 }
 
+# check_ids_clients LABEL DATABASE_URL DIR: python-icat's IDSClient against the data service (Tools/ids-clients.py),
+# on a server with Tools/ids-e2e.yaml's users and two-level storage under DIR, with the standard rule set loaded.
+check_ids_clients() {
+    local label="$1" db_url="$2" dir="$3"
+    local venv out summary rc=0
+    if ! venv="$(Tools/python-env.sh | tail -n 1)"; then
+        fail "[$label] make the Python venv for python-icat (Tools/python-env.sh)"
+        return 0
+    fi
+    sed "s|@WORK@|$dir|g" Tools/ids-e2e.yaml >"$dir/ids-e2e.yaml"
+    if ! start_server "$label ids" "$db_url" "$dir" --config "$dir/ids-e2e.yaml"; then return 0; fi
+    if ! "$ICAT_BIN" rules load Rules/facility.yaml --url "$SERVER_URL" --username root --password secret \
+        >"$dir/ids-rules.out" 2>&1; then
+        fail "[$label ids] load Rules/facility.yaml: $(tail -n 1 "$dir/ids-rules.out")"
+    fi
+    out="$dir/ids-clients.out"
+    "$venv/python" Tools/ids-clients.py --url "$SERVER_URL" --storage "$dir/ids-files" --archive "$dir/ids-archive" \
+        >"$out" 2>&1 || rc=$?
+    sed "s/^\(ok  \|FAIL\) /\1 [$label ids] /" "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$' || true
+    summary="$(tail -n 1 "$out")"
+    if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        PASSED=$((PASSED + BASH_REMATCH[1]))
+        FAILED=$((FAILED + BASH_REMATCH[2]))
+    else
+        fail "[$label ids] ids-clients.py ends with 'N passed, M failed': exit status $rc, last line '$summary'"
+    fi
+    stop_server_hard
+}
+
 main() {
     if [[ ! -x "$ICAT_BIN" ]]; then
         fail "server binary $ICAT_BIN exists (set ICAT_BIN, or build it first)"
@@ -313,6 +343,7 @@ main() {
     # --- SQLite ---
     mkdir -p "$WORK/sqlite"
     run_database sqlite "sqlite:$WORK/sqlite/catalog.sqlite" "$WORK/sqlite"
+    check_ids_clients sqlite "sqlite:$WORK/sqlite/catalog.sqlite" "$WORK/sqlite"
 
     # --- PostgreSQL ---
     local cluster_url
@@ -324,6 +355,7 @@ main() {
             PG_DB="$db"
             mkdir -p "$WORK/postgres"
             run_database postgres "${PG_ADMIN_URL%/*}/$PG_DB" "$WORK/postgres"
+            check_ids_clients postgres "${PG_ADMIN_URL%/*}/$PG_DB" "$WORK/postgres"
             drop_pg_database
         else
             fail "[postgres] create a fresh database $db in $PG_ADMIN_URL"

@@ -1,6 +1,7 @@
 import Catalog
 import CatalogSQL
 import CatalogStore
+import DataService
 import Foundation
 import Hummingbird
 import JSONRPC
@@ -49,7 +50,8 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The HTTP face of the catalog: `POST /rpc` (JSON-RPC 2.0, single or batch), `POST /data/import` and
-/// `GET /data/export` (data files streamed), `GET /health`, `GET /metrics`.
+/// `GET /data/export` (data files streamed), the data service's IDS API under `/ids/`, `GET /health`,
+/// `GET /metrics`.
 public enum CatalogServer {
     /// Builds the application. Run it with `runService()`, which stops gracefully on SIGTERM and SIGINT. With
     /// `runningDatabase`, the catalog's database is a service of the same group, migrated before the server
@@ -60,6 +62,7 @@ public enum CatalogServer {
         configuration: ServerConfiguration,
         metrics: PrometheusCollectorRegistry,
         logger: Logger,
+        dataService: DataService? = nil,
         runningDatabase: Bool = false
     ) -> some ApplicationProtocol {
         let router = Router(context: CatalogRequestContext.self)
@@ -90,6 +93,7 @@ public enum CatalogServer {
             spool: spool,
             maximumBytes: configuration.maximumImportBytes
         )
+        if let dataService { IDSRoutes.add(to: router, service: dataService) }
         HealthRoute.add(to: router, database: catalog.database)
         router.get("metrics") { _, _ -> Response in
             Response(
@@ -122,6 +126,8 @@ public enum CatalogServer {
                 _ = try await cancelWhenGracefulShutdown(migrate)
             }
         }
+        // The data service's sweeper and tier moves run beside the server, stopped after it has drained.
+        if let dataService { application.addServices(dataService) }
         return application
     }
 

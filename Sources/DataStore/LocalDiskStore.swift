@@ -33,9 +33,13 @@ public struct LocalDiskStore: ObjectStore {
         return names.sorted()
     }
 
-    public func put<Body: AsyncSequence>(_ body: Body, maximumBytes: Int64?) async throws -> StoredObject
+    public func put<Body: AsyncSequence>(
+        _ body: Body,
+        as key: StoreKey,
+        maximumBytes: Int64?
+    ) async throws
+        -> StoredObject
     where Body.Element == ByteBuffer {
-        let key = StoreKey.make()
         let temporary = partial.appendingPathComponent(key.rawValue.split(separator: "/").last.map(String.init)!).path
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw Self.failure("create", temporary) }

@@ -83,8 +83,9 @@ public struct DataStoreError: Error, Sendable, Equatable, CustomStringConvertibl
 /// when the body fails, the task is cancelled or the limit is passed, nothing is left behind. Checksums are
 /// computed as the bytes go by.
 public protocol ObjectStore: Sendable {
-    /// Stores the bytes of `body` under a new key, refusing more than `maximumBytes` of them.
-    func put<Body: AsyncSequence>(_ body: Body, maximumBytes: Int64?) async throws -> StoredObject
+    /// Stores the bytes of `body` under `key` (a new one, from `StoreKey.make()`), refusing more than
+    /// `maximumBytes` of them. The caller chooses the key so that it can record it before the first byte is stored.
+    func put<Body: AsyncSequence>(_ body: Body, as key: StoreKey, maximumBytes: Int64?) async throws -> StoredObject
     where Body.Element == ByteBuffer
 
     /// The bytes stored under `key`, from `offset` to the end, in chunks.
@@ -95,6 +96,14 @@ public protocol ObjectStore: Sendable {
 
     /// Removes the bytes under `key`; nothing to remove is no error.
     func delete(_ key: StoreKey) async throws(DataStoreError)
+}
+
+extension ObjectStore {
+    /// Stores the bytes of `body` under a new key.
+    public func put<Body: AsyncSequence>(_ body: Body, maximumBytes: Int64?) async throws -> StoredObject
+    where Body.Element == ByteBuffer {
+        try await put(body, as: StoreKey.make(), maximumBytes: maximumBytes)
+    }
 }
 
 /// Stored bytes being read: their total size from the offset, and the chunks.

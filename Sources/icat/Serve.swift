@@ -3,6 +3,7 @@ import Catalog
 import CatalogRPC
 import CatalogServer
 import CatalogStore
+import DataService
 import Foundation
 import Hummingbird
 import Logging
@@ -16,7 +17,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The database: sqlite:PATH or postgres://user:pass@host:port/db.")
     var database = "sqlite:./icat-data/catalog.sqlite"
 
-    @Option(help: "The directory that holds the data files.")
+    @Option(help: "The directory that holds the data files (the data service's local store).")
     var storage = "./icat-data/files"
 
     @Option(help: "The address to listen on.")
@@ -47,14 +48,17 @@ struct Serve: AsyncParsableCommand {
 
         let configuration: CatalogConfiguration
         var server: ServerConfiguration
+        let storageConfiguration: StorageConfiguration
         if let config {
             let text = try String(contentsOf: URL(fileURLWithPath: config), encoding: .utf8)
             configuration = try CatalogConfiguration(yaml: text)
             server = try ServerConfiguration(host: host, port: port, yaml: text)
+            storageConfiguration = try StorageConfiguration(yaml: text, defaultDirectory: storage)
         } else {
             logger.warning("no --config given: using the development set-up (simple/root with password 'secret', anon)")
             configuration = .development
             server = ServerConfiguration(host: host, port: port)
+            storageConfiguration = StorageConfiguration(directory: storage)
         }
         let openFiles = OpenFileLimit.raise()
         if server.maximumConnections == nil { server.maximumConnections = openFiles.map { max(64, $0 - 256) } }
@@ -62,19 +66,20 @@ struct Serve: AsyncParsableCommand {
             "at most \(server.maximumConnections.map(String.init) ?? "any number of") connections",
             metadata: ["open-file limit": "\(openFiles.map(String.init) ?? "unknown")"]
         )
-        try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
 
         // One service group: the database, then the HTTP server, which migrates the database before it listens.
         // SIGTERM and SIGINT shut them down in the other order: the server drains its requests, then the database
         // closes its connections.
         let db = try await DatabaseOpener.open(url: database, limits: configuration.database, logger: logger)
         let catalog = Catalog(database: db, configuration: configuration, logger: logger)
+        let dataService = DataService(catalog: catalog, configuration: try storageConfiguration.open(), logger: logger)
         let app = CatalogServer.application(
             catalog: catalog,
             service: CatalogService.make(catalog: catalog),
             configuration: server,
             metrics: registry,
             logger: logger,
+            dataService: dataService,
             runningDatabase: true
         )
         try await app.runService()

@@ -1,0 +1,66 @@
+import DataStore
+import Foundation
+import Logging
+
+/// Removes bytes the catalog no longer refers to: those of deleted Datafiles (queued by a trigger) and those of
+/// uploads whose server died before the Datafile was written. Marks this server's uploads alive meanwhile.
+struct StorageSweeper: Sendable {
+    let ledger: StorageLedger
+    let configuration: DataServiceConfiguration
+    let owner: String
+    let logger: Logger
+
+    /// One round: this server's uploads marked alive, orphaned bytes removed, abandoned uploads removed.
+    func sweep() async {
+        do {
+            try await ledger.touchUploads(owner: owner)
+        } catch {
+            logger.warning("data service: cannot mark this server's uploads alive: \(error)")
+        }
+        await removeOrphans()
+        await removeAbandonedUploads()
+    }
+
+    /// Removes the bytes queued for removal (by deleted Datafiles and tier moves).
+    func removeOrphans() async {
+        do {
+            while true {
+                let orphans = try await ledger.orphans(limit: 500)
+                for orphan in orphans {
+                    if let key = StoreKey(validating: orphan.key) {
+                        let store = orphan.tier == "archive" ? configuration.archive : configuration.main
+                        try await store?.delete(key)
+                    }
+                    try await ledger.removeOrphan(orphan.id)
+                }
+                if orphans.count < 500 { return }
+            }
+        } catch {
+            logger.warning("data service: removing orphaned bytes failed (tried again at the next sweep): \(error)")
+        }
+    }
+
+    func removeAbandonedUploads() async {
+        do {
+            let before = StorageLedger.now() - configuration.abandonedUploadSeconds
+            for location in try await ledger.abandonedUploads(before: before) {
+                guard let key = StoreKey(validating: location) else { continue }
+                if try await ledger.endUpload(key) {
+                    try await configuration.main.delete(key)
+                    logger.notice("data service: removed the bytes of an upload its server abandoned: \(key)")
+                }
+            }
+        } catch {
+            logger.warning("data service: removing abandoned uploads failed (tried again at the next sweep): \(error)")
+        }
+    }
+
+    /// Partial files a stopped server left in a local store.
+    func removeLocalLeftovers() {
+        for store in [configuration.main, configuration.archive].compactMap({ $0 as? LocalDiskStore }) {
+            for name in store.removeLeftovers() {
+                logger.notice("data service: removed \(name), an upload a stopped server did not finish")
+            }
+        }
+    }
+}
