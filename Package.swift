@@ -204,6 +204,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DataServiceTests",
+            dependencies: ["DataService", "DataStore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "JSONTests",
             dependencies: ["JSONValue", "JSONRPC", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
@@ -217,7 +222,8 @@ let package = Package(
             name: "CatalogTests",
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
-                "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat", "DataFileSamples",
+                "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat", "DataFileSamples", "DataService",
+                "DataStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -147,7 +147,7 @@ final class ZipProducer: @unchecked Sendable {
             let entry = entries[index]
             let header = writer.begin(entry)
             let dataStart = position + Int64(header.readableBytes)
-            if !writer.compress, entry.size > 0, dataStart + entry.size <= skip {
+            if !writer.compress, dataStart + entry.size <= skip {
                 // Wholly before the range: counted, never read.
                 writer.skipStored(entry.size)
                 unreadData = entry.size

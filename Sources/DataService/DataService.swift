@@ -125,9 +125,8 @@ public final class DataService: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.tiers.run() }
                 group.addTask {
-                    while !Task.isCancelled {
-                        // A period, not a wait for readiness: the next sweep is due then.
-                        try? await Task.sleep(for: self.configuration.sweepInterval)
+                    // A period, not a wait for readiness: the next sweep is due then. Cancellation ends the wait.
+                    while (try? await Task.sleep(for: self.configuration.sweepInterval)) != nil {
                         await self.sweepNow()
                     }
                 }

@@ -35,7 +35,15 @@ struct SelectionResolver: Sendable {
         try await checkReadable("Investigation", selection.investigationIds, sessionId: sessionId)
         try await checkReadable("Dataset", selection.datasetIds, sessionId: sessionId)
         try await checkReadable("Datafile", selection.datafileIds, sessionId: sessionId)
-        if selection.isEmpty { return [] }
+        if selection.isEmpty {
+            // Nothing to look up, but the session must still be valid.
+            do {
+                _ = try await catalog.userName(sessionId: sessionId)
+            } catch {
+                throw IDSError(error)
+            }
+            return []
+        }
         var conditions: [String] = []
         if !selection.datafileIds.isEmpty {
             conditions.append("df.id IN (\(DataSelection.text(selection.datafileIds)))")
