@@ -129,7 +129,13 @@ let package = Package(
             dependencies: ["Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue"],
             swiftSettings: swiftSettings
         ),
-        // The HTTP server: /rpc, /health, /metrics.
+        // The data service's calls that carry no bytes, as JSON-RPC methods ids.*.
+        .target(
+            name: "DataServiceRPC",
+            dependencies: ["DataService", "JSONRPC", "JSONValue"],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP server: /rpc, /ids, /data, /health, /metrics.
         .target(
             name: "CatalogServer",
             dependencies: [
@@ -150,7 +156,7 @@ let package = Package(
             name: "icat",
             dependencies: [
                 "CatalogServer", "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogSchema",
-                "CatalogRuleSets", "DataService", "DataStore", "JSONValue",
+                "CatalogRuleSets", "DataService", "DataServiceRPC", "DataStore", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -223,7 +229,7 @@ let package = Package(
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
                 "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat", "DataFileSamples", "DataService",
-                "DataStore",
+                "DataServiceRPC", "DataStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -322,6 +322,31 @@ def main():
         ids_alice.reset(sel)
         raises(IDSInsufficientPrivilegesError, lambda: ids_bob.archive(sel))
 
+    def json_rpc_methods():
+        def rpc_error(method, params):
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+            req = urllib.request.Request(url + "/rpc", body, {"Content-Type": "application/json"})
+            return json.load(urllib.request.urlopen(req)).get("error")
+        names = {m["name"] for m in cat.call("rpc.discover", {})["methods"]}
+        wanted = {"ids." + n for n in ("ping", "version", "isReadOnly", "isTwoLevel", "getIcatUrl", "getServiceStatus",
+                                       "getSize", "getStatus", "getDatafileIds", "prepareData", "isPrepared", "delete",
+                                       "archive", "restore", "write", "reset")}
+        expect(wanted <= names, f"rpc.discover lacks {sorted(wanted - names)}")
+        expect(cat.call("ids.ping", {}) == "IdsOK", "ids.ping")
+        sel = {"sessionId": alice, "datasetIds": [ds["raw"]]}
+        expect(cat.call("ids.getSize", sel) == ids_alice.getSize(DataSelection({"datasetIds": [ds["raw"]]})), "ids.getSize")
+        got = cat.call("ids.getDatafileIds", sel)
+        expect(set(got) == {"zip", "compress", "ids"} and sorted(got["ids"]) == sorted([st["df"], st["small"]]), f"{got}")
+        pid = cat.call("ids.prepareData", dict(sel, zip=True))
+        expect(cat.call("ids.isPrepared", {"preparedId": pid}) is True, "ids.isPrepared")
+        expect(cat.call("ids.getDatafileIds", {"preparedId": pid})["zip"] is True, "a prepared id keeps its flags")
+        err = rpc_error("ids.getSize", {"sessionId": bob, "datasetIds": [ds["raw"]]})
+        expect(err and err["code"] == -32002 and err["data"]["type"] == "INSUFFICIENT_PRIVILEGES", f"{err}")
+        err = rpc_error("ids.getSize", {"sessionId": alice, "datafileIds": [987654321]})
+        expect(err and err["code"] == -32003, f"{err}")
+        err = rpc_error("ids.getSize", {"sessionId": alice, "datafileIds": ["x"]})
+        expect(err and err["code"] == -32602, f"{err}")
+
     check("service calls: ping, version, isReadOnly, isTwoLevel, getIcatUrl, getServiceStatus, getLink", service_calls)
     check("put stores the bytes and the Datafile; getData returns them", put_and_read_back)
     check("put answers 201 with id, checksum (a number), location and size", raw_put_answer)
@@ -330,6 +355,7 @@ def main():
     check("getSize, getStatus, getDatafileIds of an investigation", sizes_and_ids)
     check("prepareData, isPrepared, and calls by preparedId", prepared)
     check("ids the caller may not read are 403; unknown ids 404; bad lists 400", refusals)
+    check("the calls without bytes are JSON-RPC methods ids.*, with IDS's errors mapped", json_rpc_methods)
     check("inside a readable dataset, unreadable datafiles are left out", hidden_inside_readable)
     check("refused uploads (rights, duplicate name, no dataset, too large) leave nothing", refused_puts_leave_nothing)
     check("an upload cut off mid-body leaves neither a Datafile nor bytes", broken_upload_leaves_nothing)

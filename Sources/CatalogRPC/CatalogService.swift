@@ -5,11 +5,13 @@ import JSONValue
 
 /// The catalog's operations as JSON-RPC methods, with the names and parameters of the contract.
 public enum CatalogService {
-    public static func make(catalog: Catalog) -> RPCService {
+    /// The catalog's methods, with `additionalMethods` (another module's, such as the data service's `ids.*`),
+    /// which map their own errors to `RPCError`s.
+    public static func make(catalog: Catalog, additionalMethods: [RPCMethod] = []) -> RPCService {
         RPCService(
             title: "ICAT-compatible catalog",
             version: Catalog.apiVersion,
-            methods: methods(catalog),
+            methods: methods(catalog) + additionalMethods,
             mapError: RPCError.from
         )
     }

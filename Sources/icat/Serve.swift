@@ -4,6 +4,7 @@ import CatalogRPC
 import CatalogServer
 import CatalogStore
 import DataService
+import DataServiceRPC
 import Foundation
 import Hummingbird
 import Logging
@@ -75,7 +76,7 @@ struct Serve: AsyncParsableCommand {
         let dataService = DataService(catalog: catalog, configuration: try storageConfiguration.open(), logger: logger)
         let app = CatalogServer.application(
             catalog: catalog,
-            service: CatalogService.make(catalog: catalog),
+            service: CatalogService.make(catalog: catalog, additionalMethods: DataServiceMethods.all(dataService)),
             configuration: server,
             metrics: registry,
             logger: logger,
