@@ -129,6 +129,23 @@ let package = Package(
             dependencies: ["Catalog", "CatalogDataFormat", "JSONRPC", "JSONValue"],
             swiftSettings: swiftSettings
         ),
+        // Provenance: walks of the graph of jobs, datasets and datafiles as recursive SQL under the caller's READ
+        // rules, recording job runs, and the graph as PROV-JSON and DOT. Knows the catalog, not HTTP.
+        .target(
+            name: "Provenance",
+            dependencies: ["Catalog", "CatalogSQL", "CatalogStore", "JSONValue"],
+            swiftSettings: swiftSettings
+        ),
+        // Graphviz's libgvc, which lays out and draws provenance graphs in this process.
+        .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
+        // Drawings of graphs: DOT to SVG through libgvc.
+        .target(name: "ProvenanceGraphics", dependencies: ["CGraphviz"], swiftSettings: swiftSettings),
+        // Provenance's methods as JSON-RPC methods provenance.*.
+        .target(
+            name: "ProvenanceRPC",
+            dependencies: ["Provenance", "ProvenanceGraphics", "Catalog", "JSONRPC", "JSONValue"],
+            swiftSettings: swiftSettings
+        ),
         // The data service's calls that carry no bytes, as JSON-RPC methods ids.*.
         .target(
             name: "DataServiceRPC",
@@ -156,7 +173,8 @@ let package = Package(
             name: "icat",
             dependencies: [
                 "CatalogServer", "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogSchema",
-                "CatalogRuleSets", "DataService", "DataServiceRPC", "DataStore", "JSONValue",
+                "CatalogRuleSets", "DataService", "DataServiceRPC", "DataStore", "JSONValue", "Provenance",
+                "ProvenanceRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -229,7 +247,7 @@ let package = Package(
             dependencies: [
                 "Catalog", "CatalogSQL", "CatalogStore", "CatalogQuery", "CatalogSchema", "JSONValue", "JSONRPC",
                 "CatalogRPC", "CatalogServer", "CatalogRuleSets", "CatalogDataFormat", "DataFileSamples", "DataService",
-                "DataServiceRPC", "DataStore",
+                "DataServiceRPC", "DataStore", "Provenance", "ProvenanceRPC", "ProvenanceGraphics",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -10,6 +10,8 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Provenance
+import ProvenanceRPC
 
 /// `icat serve`: migrates the database and serves the catalog until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -76,7 +78,11 @@ struct Serve: AsyncParsableCommand {
         let dataService = DataService(catalog: catalog, configuration: try storageConfiguration.open(), logger: logger)
         let app = CatalogServer.application(
             catalog: catalog,
-            service: CatalogService.make(catalog: catalog, additionalMethods: DataServiceMethods.all(dataService)),
+            service: CatalogService.make(
+                catalog: catalog,
+                additionalMethods: DataServiceMethods.all(dataService)
+                    + ProvenanceMethods.all(Provenance(catalog: catalog))
+            ),
             configuration: server,
             metrics: registry,
             logger: logger,
