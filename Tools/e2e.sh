@@ -295,7 +295,8 @@ run_database() {
 }
 
 # check_ids_clients LABEL DATABASE_URL DIR: python-icat's IDSClient against the data service (Tools/ids-clients.py),
-# on a server with Tools/ids-e2e.yaml's users and two-level storage under DIR, with the standard rule set loaded.
+# and the W3C prov library and headless Chromium against provenance exports (Tools/provenance-clients.py), on a
+# server with Tools/ids-e2e.yaml's users and two-level storage under DIR, with the standard rule set loaded.
 check_ids_clients() {
     local label="$1" db_url="$2" dir="$3"
     local venv out summary rc=0
@@ -319,6 +320,18 @@ check_ids_clients() {
         FAILED=$((FAILED + BASH_REMATCH[2]))
     else
         fail "[$label ids] ids-clients.py ends with 'N passed, M failed': exit status $rc, last line '$summary'"
+    fi
+    # Provenance as tools and people get it: PROV-JSON read back by the W3C prov library, the SVG in Chromium.
+    out="$dir/provenance-clients.out"
+    rc=0
+    "$venv/python" Tools/provenance-clients.py --url "$SERVER_URL" >"$out" 2>&1 || rc=$?
+    sed "s/^\(ok  \|FAIL\) /\1 [$label provenance] /" "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$' || true
+    summary="$(tail -n 1 "$out")"
+    if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        PASSED=$((PASSED + BASH_REMATCH[1]))
+        FAILED=$((FAILED + BASH_REMATCH[2]))
+    else
+        fail "[$label provenance] provenance-clients.py ends with 'N passed, M failed': exit status $rc, last line '$summary'"
     fi
     stop_server_hard
 }

@@ -8,7 +8,7 @@ fi
 
 icat_install_packages() {
     local packages=(libsqlite3-dev libxml2-dev zlib1g-dev libgraphviz-dev)
-    [[ "${1:-test}" == test ]] && packages+=(postgresql-15 sqlite3 python3-venv)
+    [[ "${1:-test}" == test ]] && packages+=(postgresql-15 sqlite3 python3-venv chromium)
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         echo "==> no dpkg/apt; not installing ${packages[*]} (make sure they are present)" >&2
         return 0
