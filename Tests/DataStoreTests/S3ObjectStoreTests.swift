@@ -229,7 +229,11 @@ struct S3ObjectStoreTests {
             #expect(try await store.objectKeys() == [stored.key.rawValue])
         }
     }
+}
 
+/// What the S3 store does without a server: signatures, encodings, configurations.
+@Suite("S3 signing and configuration")
+struct S3SigningTests {
     @Test func aConfigurationThatCannotWorkIsRefusedAndItsSecretIsNeverShown() throws {
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         let good = S3Configuration(

@@ -162,7 +162,7 @@ public struct S3ObjectStore: ObjectStore {
         objectKey: String?,
         query: [(name: String, value: String)] = [],
         headers: [(name: String, value: String)] = [],
-        body: ByteBuffer? = nil,
+        body: HTTPClientRequest.Body? = nil,
         payloadHash: String? = nil
     ) async throws(DataStoreError) -> HTTPClientResponse {
         let endpoint = configuration.endpoint
@@ -192,7 +192,7 @@ public struct S3ObjectStore: ObjectStore {
         )
         request.method = .init(rawValue: method)
         for (name, value) in signable.headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(body) }
+        request.body = body
         do {
             return try await client.execute(request, timeout: requestTimeout)
         } catch {

@@ -30,7 +30,7 @@ struct S3Upload {
     ) async throws -> (crc32: UInt32, sha256: [UInt8], size: Int64) where Body.Element == ByteBuffer {
         let partSize = store.configuration.partSize
         var checksums = StreamingChecksums()
-        var part = ByteBufferAllocator().buffer(capacity: partSize)
+        var part = PartBytes()
         var parts: [(number: Int, etag: String)] = []
         var nextNumber = 1
         try await withThrowingTaskGroup(of: (number: Int, etag: String).self) { group in
@@ -42,7 +42,7 @@ struct S3Upload {
                 }
                 checksums.update(chunk)
                 while chunk.readableBytes > 0 {
-                    if part.readableBytes == partSize {
+                    if part.count == partSize {
                         // More bytes than the part holds: the body is larger than one part, and this part goes.
                         if sending, let sent = try await group.next() { parts.append(sent) }
                         if uploadID == nil { uploadID = try await store.createMultipartUpload(objectKey) }
@@ -58,10 +58,9 @@ struct S3Upload {
                         group.addTask { try await store.uploadPart(bytes, number: number, of: objectKey, in: uploadID) }
                         sending = true
                         nextNumber += 1
-                        part = ByteBufferAllocator().buffer(capacity: partSize)
+                        part = PartBytes()
                     }
-                    var piece = chunk.readSlice(length: min(chunk.readableBytes, partSize - part.readableBytes))!
-                    part.writeBuffer(&piece)
+                    part.fill(from: &chunk, upTo: partSize)
                 }
             }
             try Task.checkCancellation()
@@ -93,8 +92,8 @@ struct S3Upload {
 }
 
 extension S3ObjectStore {
-    func putObject(_ objectKey: String, _ bytes: ByteBuffer, sha256: String) async throws(DataStoreError) {
-        let response = try await request("put", "PUT", objectKey: objectKey, body: bytes, payloadHash: sha256)
+    func putObject(_ objectKey: String, _ bytes: PartBytes, sha256: String) async throws(DataStoreError) {
+        let response = try await request("put", "PUT", objectKey: objectKey, body: bytes.body, payloadHash: sha256)
         guard response.status.code == 200 else { throw await failure("put", objectKey, response) }
         await Self.drain(response)
     }
@@ -112,19 +111,19 @@ extension S3ObjectStore {
 
     /// Sends one part, signed with its SHA-256; returns its number and the ETag S3 gave it.
     func uploadPart(
-        _ bytes: ByteBuffer,
+        _ bytes: PartBytes,
         number: Int,
         of objectKey: String,
         in uploadID: String
     ) async throws(DataStoreError) -> (number: Int, etag: String) {
         let operation = "upload of part \(number)"
-        let hash = bytes.withUnsafeReadableBytes { SigV4.hex(SHA256.hash(data: $0)) }
+        let hash = bytes.sha256()
         let response = try await request(
             operation,
             "PUT",
             objectKey: objectKey,
             query: [("partNumber", "\(number)"), ("uploadId", uploadID)],
-            body: bytes,
+            body: bytes.body,
             payloadHash: hash
         )
         guard response.status.code == 200 else { throw await failure(operation, objectKey, response) }
@@ -153,7 +152,7 @@ extension S3ObjectStore {
             objectKey: objectKey,
             query: [("uploadId", uploadID)],
             headers: [("content-type", "application/xml")],
-            body: ByteBuffer(string: document),
+            body: .bytes(ByteBuffer(string: document)),
             payloadHash: SigV4.hex(SHA256.hash(data: Array(document.utf8)))
         )
         guard response.status.code == 200 else { throw await failure(operation, objectKey, response) }
@@ -164,4 +163,45 @@ extension S3ObjectStore {
             throw DataStoreError(.storage, "S3 \(operation) of \(objectKey): \(detail.joined(separator: ": "))")
         }
     }
+}
+
+/// The bytes of one part, copied from the body into pages of at most 1 MiB: a part is never one large allocation,
+/// so the pages of a sent part go back to the allocator in pieces it gives out again for the next part, and a put's
+/// memory stays at about two parts (one allocation per part, which the allocator would keep, grew it to five).
+struct PartBytes: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    static let pageSize = 1 << 20
+    private(set) var pages: [ByteBuffer] = []
+    /// How many bytes the part holds.
+    private(set) var count = 0
+
+    /// Moves bytes from the start of `chunk` into the part until it holds `limit` bytes or `chunk` is empty.
+    mutating func fill(from chunk: inout ByteBuffer, upTo limit: Int) {
+        while count < limit, chunk.readableBytes > 0 {
+            if pages.last.map({ $0.writableBytes == 0 }) ?? true {
+                pages.append(ByteBufferAllocator().buffer(capacity: Swift.min(Self.pageSize, limit - count)))
+            }
+            let length = Swift.min(chunk.readableBytes, pages[pages.count - 1].writableBytes, limit - count)
+            var piece = chunk.readSlice(length: length)!
+            pages[pages.count - 1].writeBuffer(&piece)
+            count += length
+        }
+    }
+
+    /// The SHA-256 of the part's bytes, in lowercase hexadecimal.
+    func sha256() -> String {
+        var hash = SHA256()
+        for page in pages { page.withUnsafeReadableBytes { hash.update(bufferPointer: $0) } }
+        return SigV4.hex(hash.finalize())
+    }
+
+    /// The part as a request's body, of known length.
+    var body: HTTPClientRequest.Body { .stream(self, length: .known(Int64(count))) }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var rest: ArraySlice<ByteBuffer>
+        mutating func next() async -> ByteBuffer? { rest.popFirst() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(rest: pages[...]) }
 }
