@@ -249,9 +249,12 @@ struct S3SigningTests {
         wrongEndpoint.endpoint = URL(string: "ftp://s3.example.org")!
         var endpointWithPath = good
         endpointWithPath.endpoint = URL(string: "https://s3.example.org/bucket")!
-        for configuration in [wrongPartSize, wrongEndpoint, endpointWithPath] {
+        var endpointWithKey = good
+        endpointWithKey.endpoint = URL(string: "https://AKIAIOSFODNN7EXAMPLE:s3cr3t@s3.example.org")!
+        for configuration in [wrongPartSize, wrongEndpoint, endpointWithPath, endpointWithKey] {
             let refused = #expect(throws: DataStoreError.self) { try S3ObjectStore(configuration: configuration) }
             #expect(refused?.message.hasPrefix("S3 configuration: ") == true)
+            #expect(refused?.message.contains("s3cr3t") == false)
         }
         var dumped = ""
         dump(good, to: &dumped)

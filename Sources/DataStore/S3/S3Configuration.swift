@@ -71,6 +71,10 @@ public struct S3Configuration: Sendable, CustomStringConvertible, CustomReflecta
 
     /// Why the configuration cannot work, if it cannot.
     func problem() -> String? {
+        // Before anything that shows the endpoint: a password in it must not be shown.
+        guard endpoint.user == nil, endpoint.password == nil else {
+            return "the endpoint has a user or password; give the key as the access key id and secret key"
+        }
         guard let scheme = endpoint.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             return "the endpoint \(endpoint.absoluteString) is not an http or https URL"
         }
