@@ -5,9 +5,9 @@
 #
 # 1. installs missing system packages (PostgreSQL 15, SQLite, libxml2) via apt;
 # 2. lints with the toolchain's `swift format` (config: .swift-format);
-# 3. starts a throwaway PostgreSQL cluster (Tools/pg-test-cluster.sh), stopped
-#    again on exit;
-# 4. runs `swift test` with ICAT_TEST_POSTGRES_URL pointing at it;
+# 3. starts a throwaway PostgreSQL cluster (Tools/pg-test-cluster.sh) and an S3 API
+#    server (Tools/s3-test-server.sh), stopped again on exit;
+# 4. runs `swift test` with ICAT_TEST_POSTGRES_URL and ICAT_TEST_S3_URL pointing at them;
 # 5. runs the end-to-end checks of the built server (Tools/e2e.sh);
 # 6. fuzzes the query language briefly (Tools/fuzz-query.sh, ICAT_TEST_FUZZ_SECONDS, default 30; 0 skips);
 #    and exits non-zero if anything failed, after one "N passed, N failed" line.
@@ -16,6 +16,7 @@
 #   ICAT_TEST_SKIP_LINT=1   skip the lint step (local iteration only).
 #   ICAT_TEST_KEEP_PG=1     leave the PostgreSQL cluster running afterwards.
 #   ICAT_TEST_PG_PORT       see Tools/pg-test-cluster.sh.
+#   ICAT_TEST_S3_PORT       see Tools/s3-test-server.sh.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -42,6 +43,7 @@ fi
 stop_cluster() {
     local rc=$?
     trap - EXIT
+    if [[ "${started_s3:-0}" == 1 ]]; then Tools/s3-test-server.sh stop || true; fi
     if [[ "${ICAT_TEST_KEEP_PG:-}" == 1 || "${started_cluster:-0}" == 0 ]]; then
         log "leaving PostgreSQL running (it was running before, or ICAT_TEST_KEEP_PG=1)"
     else
@@ -65,6 +67,17 @@ ICAT_TEST_POSTGRES_URL="$(Tools/pg-test-cluster.sh start | tail -n 1)"
 }
 export ICAT_TEST_POSTGRES_URL
 log "ICAT_TEST_POSTGRES_URL=$ICAT_TEST_POSTGRES_URL"
+
+# The S3 object store's tests need an S3 API server: moto_server, checking signatures. Without moto, this fails.
+log "starting the S3 test server"
+started_s3=1
+Tools/s3-test-server.sh status >/dev/null 2>&1 && started_s3=0
+ICAT_TEST_S3_URL="$(Tools/s3-test-server.sh start | tail -n 1)"
+[[ "$ICAT_TEST_S3_URL" == http://* ]] || {
+    echo "error: unexpected output from Tools/s3-test-server.sh start" >&2
+    exit 1
+}
+export ICAT_TEST_S3_URL
 
 # --- 4. Tests -----------------------------------------------------------------
 # python-icat's published example data files, imported by the tests as real-world inputs (from PyPI, once).
@@ -116,7 +129,8 @@ if ((fuzz_seconds > 0)); then
     fi
 fi
 
-# Stop the cluster now, so that the summary is the last line of the output (the exit trap then has nothing to do).
+# Stop the servers now, so that the summary is the last line of the output (the exit trap then has nothing to do).
+if [[ "$started_s3" == 1 ]]; then Tools/s3-test-server.sh stop >&2 || true; fi
 if [[ "${ICAT_TEST_KEEP_PG:-}" != 1 && "$started_cluster" == 1 ]]; then
     Tools/pg-test-cluster.sh stop >&2 || true
 fi
