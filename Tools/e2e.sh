@@ -33,6 +33,7 @@ WORK=""
 SERVER_PID=""
 SERVER_URL=""
 PG_STARTED_HERE=0
+S3_STARTED_HERE=0
 PG_ADMIN_URL=""
 PG_DB=""
 
@@ -76,6 +77,10 @@ cleanup() {
     if ((PG_STARTED_HERE)); then
         Tools/pg-test-cluster.sh stop >/dev/null 2>&1 || log "warning: could not stop the PostgreSQL cluster"
         PG_STARTED_HERE=0
+    fi
+    if ((S3_STARTED_HERE)); then
+        Tools/s3-test-server.sh stop >/dev/null 2>&1 || log "warning: could not stop the S3 test server"
+        S3_STARTED_HERE=0
     fi
     if [[ -n "$WORK" && -d "$WORK" ]]; then rm -rf "$WORK"; fi
     exit "$rc"
@@ -298,20 +303,30 @@ run_database() {
 # and the W3C prov library and headless Chromium against provenance exports (Tools/provenance-clients.py), on a
 # server with Tools/ids-e2e.yaml's users and two-level storage under DIR, with the standard rule set loaded.
 check_ids_clients() {
-    local label="$1" db_url="$2" dir="$3"
-    local venv out summary rc=0
+    local label="$1" db_url="$2" dir="$3" store="${4:-file}"
+    local venv out summary rc=0 storage="$dir/ids-files" bucket_args=()
     if ! venv="$(Tools/python-env.sh | tail -n 1)"; then
         fail "[$label] make the Python venv for python-icat (Tools/python-env.sh)"
         return 0
     fi
-    sed "s|@WORK@|$dir|g" Tools/ids-e2e.yaml >"$dir/ids-e2e.yaml"
+    if [[ "$store" == s3 ]]; then
+        local bucket="icat-e2e-$RANDOM$RANDOM"
+        storage="s3://$bucket"
+        bucket_args=(--s3-bucket "$bucket")
+        label="$label s3"
+    fi
+    if ! "$venv/python" Tools/ids-clients.py --make-config "$dir/ids-e2e.yaml" --work "$dir" "${bucket_args[@]}" \
+        >"$dir/ids-config.out" 2>&1; then
+        fail "[$label ids] write the server's configuration: $(tail -n 1 "$dir/ids-config.out")"
+        return 0
+    fi
     if ! start_server "$label ids" "$db_url" "$dir" --config "$dir/ids-e2e.yaml"; then return 0; fi
     if ! "$ICAT_BIN" rules load Rules/facility.yaml --url "$SERVER_URL" --username root --password secret \
         >"$dir/ids-rules.out" 2>&1; then
         fail "[$label ids] load Rules/facility.yaml: $(tail -n 1 "$dir/ids-rules.out")"
     fi
     out="$dir/ids-clients.out"
-    "$venv/python" Tools/ids-clients.py --url "$SERVER_URL" --storage "$dir/ids-files" --archive "$dir/ids-archive" \
+    "$venv/python" Tools/ids-clients.py --url "$SERVER_URL" --storage "$storage" --archive "$dir/ids-archive" \
         >"$out" 2>&1 || rc=$?
     sed "s/^\(ok  \|FAIL\) /\1 [$label ids] /" "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$' || true
     summary="$(tail -n 1 "$out")"
@@ -358,6 +373,16 @@ main() {
     run_database sqlite "sqlite:$WORK/sqlite/catalog.sqlite" "$WORK/sqlite"
     check_ids_clients sqlite "sqlite:$WORK/sqlite/catalog.sqlite" "$WORK/sqlite"
 
+    # --- S3 (moto_server), for the data service on the S3 store ---
+    if [[ -z "${ICAT_TEST_S3_URL:-}" ]]; then
+        Tools/s3-test-server.sh status >/dev/null 2>&1 || S3_STARTED_HERE=1
+        if ICAT_TEST_S3_URL="$(Tools/s3-test-server.sh start | tail -n 1)" && [[ "$ICAT_TEST_S3_URL" == http://* ]]; then
+            export ICAT_TEST_S3_URL
+        else
+            fail "start the S3 test server (Tools/s3-test-server.sh start)"
+        fi
+    fi
+
     # --- PostgreSQL ---
     local cluster_url
     if ! Tools/pg-test-cluster.sh status >/dev/null 2>&1; then PG_STARTED_HERE=1; fi
@@ -368,7 +393,8 @@ main() {
             PG_DB="$db"
             mkdir -p "$WORK/postgres"
             run_database postgres "${PG_ADMIN_URL%/*}/$PG_DB" "$WORK/postgres"
-            check_ids_clients postgres "${PG_ADMIN_URL%/*}/$PG_DB" "$WORK/postgres"
+            # The data service on the S3 store here (the local store above, on SQLite).
+            check_ids_clients postgres "${PG_ADMIN_URL%/*}/$PG_DB" "$WORK/postgres" s3
             drop_pg_database
         else
             fail "[postgres] create a fresh database $db in $PG_ADMIN_URL"

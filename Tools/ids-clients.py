@@ -2,7 +2,9 @@
 """The data service (/ids/) driven by a real IDS client: python-icat's icat.ids.IDSClient, plus raw HTTP where a
 client would send what IDSClient does not (Range headers, broken uploads, malformed parameters).
 
-Usage: .build/python-venv/bin/python Tools/ids-clients.py --url http://127.0.0.1:PORT --storage DIR --archive DIR
+Usage: .build/python-venv/bin/python Tools/ids-clients.py --url http://127.0.0.1:PORT --storage DIR|s3://BUCKET
+           --archive DIR
+       .build/python-venv/bin/python Tools/ids-clients.py --make-config FILE --work DIR [--s3-bucket BUCKET]
 
 The server must run with Tools/ids-e2e.yaml's users (simple/root, alice, bob, carol), a two-level storage
 section whose directories are --storage and --archive, maxUploadBytes 10000000 and a short sweep interval, and
@@ -86,12 +88,44 @@ class Catalog:
         return self.call("search", {"sessionId": sid, "query": query})
 
 
-def stored_files(directory):
-    """Every file under a store's directory, leftovers of unfinished uploads included."""
+def s3_client():
+    """A boto3 client for the test S3 server of ICAT_TEST_S3_URL (http://KEY:SECRET@host:port)."""
+    import boto3  # moto[server] brings it
+    url = urllib.parse.urlsplit(os.environ["ICAT_TEST_S3_URL"])
+    return boto3.client("s3", endpoint_url=f"http://{url.hostname}:{url.port}", region_name="us-east-1",
+                        aws_access_key_id=urllib.parse.unquote(url.username),
+                        aws_secret_access_key=urllib.parse.unquote(url.password))
+
+
+def stored_files(store):
+    """Every file of a store: a local directory's, leftovers of unfinished uploads included, or an S3 bucket's
+    (s3://BUCKET) objects and unfinished multipart uploads."""
+    if store.startswith("s3://"):
+        client, bucket = s3_client(), store[5:]
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        uploads = ["upload:" + u["Key"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+        return sorted(keys + uploads)
     found = []
-    for root, _, names in os.walk(directory):
+    for root, _, names in os.walk(store):
         found.extend(os.path.join(root, n) for n in names)
     return sorted(found)
+
+
+def make_config(path, work, bucket):
+    """Writes the server's configuration (Tools/ids-e2e.yaml under WORK), with the main store on a new bucket of
+    the test S3 server when `bucket` is given."""
+    with open(os.path.join(os.path.dirname(__file__), "ids-e2e.yaml")) as f:
+        text = f.read().replace("@WORK@", work)
+    if bucket:
+        s3_client().create_bucket(Bucket=bucket)
+        url = urllib.parse.urlsplit(os.environ["ICAT_TEST_S3_URL"])
+        main = json.dumps({"type": "s3", "endpoint": f"http://{url.hostname}:{url.port}", "region": "us-east-1",
+                           "bucket": bucket, "prefix": "ids/", "partSizeBytes": 5 * 1024 * 1024,
+                           "accessKeyId": urllib.parse.unquote(url.username),
+                           "secretAccessKey": urllib.parse.unquote(url.password)})
+        text = text.replace(f'main: {{type: file, directory: "{work}/ids-files"}}', f"main: {main}")
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def wait_until(what, predicate, seconds=20):
@@ -105,10 +139,16 @@ def wait_until(what, predicate, seconds=20):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--storage", required=True)
-    parser.add_argument("--archive", required=True)
+    parser.add_argument("--url")
+    parser.add_argument("--storage", help="the main store: a directory, or s3://BUCKET")
+    parser.add_argument("--archive", help="the archive tier's directory")
+    parser.add_argument("--make-config", help="write the server's configuration here and stop")
+    parser.add_argument("--work", help="with --make-config: the directory the stores go under")
+    parser.add_argument("--s3-bucket", help="with --make-config: put the main store on this new bucket")
     args = parser.parse_args()
+    if args.make_config:
+        make_config(args.make_config, args.work, args.s3_bucket)
+        return 0
     url = args.url.rstrip("/")
     ids_url = url + "/ids/"
     cat = Catalog(url)
@@ -179,6 +219,7 @@ def main():
         data = ids_alice.getData(DataSelection({"datafileIds": [dfid]})).read()
         expect(data == payload, "getData returns the bytes put")
         expect(all(name not in p for p in stored_files(args.storage)), "no stored file carries the client's name")
+        expect(len(stored_files(args.storage)) >= 1, "the store holds the bytes")
 
     def raw_put_answer():
         q = urllib.parse.urlencode({"sessionId": alice, "name": f"raw-{sfx}.dat", "datasetId": ds["raw"],

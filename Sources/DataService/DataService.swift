@@ -121,6 +121,19 @@ public final class DataService: Service, Sendable {
     /// The first sweep comes one interval after the start, once the server has migrated its database.
     public func run() async throws {
         sweeper.removeLocalLeftovers()
+        let outcome: Result<Void, any Error>
+        do {
+            try await work()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        // The server has drained its requests by now: nothing uses the stores any more.
+        for store in [configuration.main, configuration.archive].compactMap({ $0 }) { try? await store.shutdown() }
+        try outcome.get()
+    }
+
+    private func work() async throws {
         try await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.tiers.run() }

@@ -8,15 +8,18 @@ import Yams
 /// ```yaml
 /// storage:
 ///   main: {type: file, directory: ./icat-data/files}        # the default: --storage
+///   # or {type: s3, endpoint: https://s3.eu-west-1.amazonaws.com, region: eu-west-1, bucket: icat, prefix: files/,
+///   #     accessKeyId: ..., secretAccessKey: ..., pathStyle: true, partSizeBytes: 16777216}
 ///   archive: {type: file, directory: ./icat-data/archive}   # optional: a two-level service
 ///   maxUploadBytes: 1099511627776
 ///   icatUrl: https://icat.example.org                       # what getIcatUrl answers; default: this server
 ///   sweepIntervalSeconds: 60     # how often deleted datafiles' and abandoned uploads' bytes are removed
 /// ```
-public struct StorageConfiguration: Sendable, Equatable {
+public struct StorageConfiguration: Sendable {
     /// One store's settings.
-    public enum Store: Sendable, Equatable {
+    public enum Store: Sendable {
         case file(directory: String)
+        case s3(S3Configuration)
     }
 
     public var main: Store
@@ -71,7 +74,7 @@ public struct StorageConfiguration: Sendable, Equatable {
 
     private static func store(_ value: Any, _ name: String) throws -> Store {
         guard let settings = value as? [String: Any], let type = settings["type"] as? String else {
-            throw ConfigurationError("\(name) must be a mapping with a type (file)")
+            throw ConfigurationError("\(name) must be a mapping with a type (file or s3)")
         }
         switch type {
         case "file":
@@ -82,9 +85,59 @@ public struct StorageConfiguration: Sendable, Equatable {
                 throw ConfigurationError("\(name).\(unknown) is not a setting of a file store; known: type, directory")
             }
             return .file(directory: directory)
+        case "s3":
+            return .s3(try s3(settings, name))
         default:
-            throw ConfigurationError("\(name).type must be file, not \(type)")
+            throw ConfigurationError("\(name).type must be file or s3, not \(type)")
         }
+    }
+
+    static let s3Keys = [
+        "type", "endpoint", "region", "bucket", "prefix", "accessKeyId", "secretAccessKey", "pathStyle",
+        "partSizeBytes",
+    ]
+
+    private static func s3(_ settings: [String: Any], _ name: String) throws -> S3Configuration {
+        if let unknown = settings.keys.sorted().first(where: { !s3Keys.contains($0) }) {
+            throw ConfigurationError(
+                "\(name).\(unknown) is not a setting of an s3 store; known: \(s3Keys.joined(separator: ", "))"
+            )
+        }
+        func text(_ key: String, required: Bool = true) throws -> String? {
+            guard let value = settings[key] else {
+                if required { throw ConfigurationError("\(name).\(key) must be given") }
+                return nil
+            }
+            guard let text = value as? String, !text.isEmpty else {
+                throw ConfigurationError("\(name).\(key) must be a non-empty string")
+            }
+            return text
+        }
+        guard let endpoint = URL(string: try text("endpoint")!) else {
+            throw ConfigurationError("\(name).endpoint must be a URL")
+        }
+        var partSize = S3Configuration.defaultPartSize
+        if let value = settings["partSizeBytes"] {
+            guard let bytes = value as? Int else { throw ConfigurationError("\(name).partSizeBytes must be a number") }
+            partSize = bytes
+        }
+        var pathStyle = true
+        if let value = settings["pathStyle"] {
+            guard let flag = value as? Bool else { throw ConfigurationError("\(name).pathStyle must be true or false") }
+            pathStyle = flag
+        }
+        let configuration = S3Configuration(
+            endpoint: endpoint,
+            region: try text("region")!,
+            bucket: try text("bucket")!,
+            keyPrefix: try text("prefix", required: false) ?? "",
+            accessKeyID: try text("accessKeyId")!,
+            secretAccessKey: try text("secretAccessKey")!,
+            pathStyle: pathStyle,
+            partSize: partSize
+        )
+        if let problem = configuration.problem() { throw ConfigurationError("\(name): \(problem)") }
+        return configuration
     }
 
     /// Opens the stores (creating local directories) and gives the data service's configuration.
@@ -101,6 +154,7 @@ public struct StorageConfiguration: Sendable, Equatable {
     private static func open(_ store: Store) throws -> any ObjectStore {
         switch store {
         case .file(let directory): try LocalDiskStore(root: URL(fileURLWithPath: directory))
+        case .s3(let configuration): try S3ObjectStore(configuration: configuration)
         }
     }
 }

@@ -96,9 +96,14 @@ public protocol ObjectStore: Sendable {
 
     /// Removes the bytes under `key`; nothing to remove is no error.
     func delete(_ key: StoreKey) async throws(DataStoreError)
+
+    /// Releases what the store holds (an HTTP client's connections) after its last use.
+    func shutdown() async throws
 }
 
 extension ObjectStore {
+    public func shutdown() async throws {}
+
     /// Stores the bytes of `body` under a new key.
     public func put<Body: AsyncSequence>(_ body: Body, maximumBytes: Int64?) async throws -> StoredObject
     where Body.Element == ByteBuffer {

@@ -69,8 +69,8 @@ public struct S3Configuration: Sendable, CustomStringConvertible, CustomReflecta
         return trimmed.isEmpty ? "" : trimmed + "/"
     }
 
-    /// Why the configuration cannot work, if it cannot.
-    func problem() -> String? {
+    /// What makes the configuration unusable, in words that never show the secret; nil when it can work.
+    public func problem() -> String? {
         // Before anything that shows the endpoint: a password in it must not be shown.
         guard endpoint.user == nil, endpoint.password == nil else {
             return "the endpoint has a user or password; give the key as the access key id and secret key"

@@ -45,9 +45,13 @@ public struct S3ObjectStore: ObjectStore {
     /// The object key of stored bytes: the prefix, then the store's key.
     func objectKey(_ key: StoreKey) -> String { configuration.normalizedPrefix + key.rawValue }
 
-    public func put<Body: AsyncSequence>(_ body: Body, maximumBytes: Int64?) async throws -> StoredObject
+    public func put<Body: AsyncSequence>(
+        _ body: Body,
+        as key: StoreKey,
+        maximumBytes: Int64?
+    ) async throws
+        -> StoredObject
     where Body.Element == ByteBuffer {
-        let key = StoreKey.make()
         var upload = S3Upload(store: self, objectKey: objectKey(key))
         do {
             let (crc32, sha256, size) = try await upload.send(body, maximumBytes: maximumBytes)
