@@ -144,7 +144,7 @@ let package = Package(
         // Provenance's methods as JSON-RPC methods provenance.*.
         .target(
             name: "ProvenanceRPC",
-            dependencies: ["Provenance", "ProvenanceGraphics", "Catalog", "JSONRPC", "JSONValue"],
+            dependencies: ["Provenance", "ProvenanceGraphics", "Catalog", "CatalogQuery", "JSONRPC", "JSONValue"],
             swiftSettings: swiftSettings
         ),
         // The data service's calls that carry no bytes, as JSON-RPC methods ids.*.

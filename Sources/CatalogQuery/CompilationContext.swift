@@ -381,7 +381,7 @@ final class CompilationContext {
         case .aggregate(_, _, _, let position): return position
         case .path, .literal, .parameter, .isEmpty, .exists, .subquery: return nil
         case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _), .memberOf(let e, _, _, _),
-            .inQuery(let e, _, _, _), .quantified(_, let e, _, _, _):
+            .inQuery(let e, _, _, _), .quantified(_, let e, _, _, _), .provenance(let e, _, _, _):
             return first([e])
         case .binary(_, let a, let b, _): return first([a, b])
         case .and(let terms), .or(let terms): return first(terms)
@@ -513,7 +513,7 @@ final class CompilationContext {
             try check(value)
             try checkPath(Array(parts.dropLast()), at: position)
         case .unary(_, let e, _), .not(let e, _), .isNull(let e, _, _), .inQuery(let e, _, _, _),
-            .quantified(_, let e, _, _, _):
+            .quantified(_, let e, _, _, _), .provenance(let e, _, _, _):
             try check(e)
         case .binary(_, let a, let b, _):
             try check(a)

@@ -143,6 +143,8 @@ extension CompilationContext {
                 extra: { child in "\(self.column(child, "id")) = \(self.keySQL(reference))" }
             )
             return Compiled(sql: (negated ? "NOT " : SQLFragment()) + exists, type: .value(.boolean))
+        case .provenance(let value, let predicate, let negated, let position):
+            return try compileProvenance(value, predicate, negated: negated, in: scope, at: position)
         case .exists(let subquery, let negated, let position):
             let sub = try compileSubquery(subquery, in: scope, position: position, selectOne: true)
             return Compiled(sql: (negated ? "NOT EXISTS " : "EXISTS ") + sub.sql, type: .value(.boolean))
@@ -764,5 +766,47 @@ struct RelationPaths {
             frontier = Array(next.keys)
         }
         throw QueryError("\(target.name) cannot be reached from \(source.name)", at: position)
+    }
+}
+
+extension CompilationContext {
+    /// `x DERIVED FROM E id` as `x`'s key among the nodes a walk from `E id` reaches downstream (ANCESTOR OF:
+    /// upstream), in one recursive subquery that passes only through what the caller may read, as
+    /// `provenance.graph` does.
+    func compileProvenance(
+        _ value: Expression,
+        _ predicate: ProvenancePredicate,
+        negated: Bool,
+        in scope: Scope,
+        at position: Int
+    ) throws(QueryError) -> Compiled {
+        let words = predicate.direction == .downstream ? "DERIVED FROM" : "ANCESTOR OF"
+        let v = try compile(value, in: scope)
+        guard case .entity(let entity, let reference) = v.type, let kind = NodeKind(entityName: entity.name) else {
+            throw QueryError("\(words) needs a Dataset, Datafile or Job on its left", at: position)
+        }
+        guard let start = NodeKind(entityName: predicate.entity) else {
+            throw QueryError(
+                "\(words) names a Dataset, Datafile or Job, not '\(predicate.entity)'",
+                at: predicate.entityPosition
+            )
+        }
+        let depth = predicate.depth ?? 20
+        guard (0...100).contains(depth) else {
+            throw QueryError("DEPTH must be from 0 to 100 job hops, not \(depth)", at: position)
+        }
+        let walk = Walk(
+            start: .nodes([NodeRef(start, predicate.id)]),
+            direction: predicate.direction,
+            depth: Int(depth)
+        )
+        let restriction = restriction
+        let model = model
+        let reached = WalkPlanner().reached(kind, by: walk) { kind, alias in
+            model.entity(named: kind.entityName).flatMap { restriction?.condition(for: $0, alias: alias) }
+        }
+        let operation: SQLFragment = negated ? " NOT IN (" : " IN ("
+        let sql: SQLFragment = "\(keySQL(reference))\(operation)\(reached))"
+        return Compiled(sql: sql, type: .value(.boolean))
     }
 }

@@ -424,6 +424,50 @@ public struct Parser {
         return query
     }
 
+    /// `DERIVED FROM Entity id [DEPTH n]` or `ANCESTOR OF Entity id [DEPTH n]`. The words are not reserved: they
+    /// are recognised only here, after an expression, so names such as `depth` stay free.
+    private mutating func parseProvenancePredicate() throws(QueryError) -> ProvenancePredicate {
+        let derived = isWord("DERIVED")
+        advance()
+        try expect(keyword: derived ? "FROM" : "OF")
+        let (entity, entityPosition) = try expectName("Dataset, Datafile or Job")
+        guard entity.count == 1 else {
+            throw QueryError(
+                "Expected Dataset, Datafile or Job but found \(entity.joined(separator: "."))",
+                at: entityPosition
+            )
+        }
+        guard case .integer(let id) = peek.kind else {
+            throw QueryError("Expected the id of the \(entity[0]) but found \(describe(peek))", at: peek.position)
+        }
+        advance()
+        var depth: Int64?
+        if isWord("DEPTH") {
+            advance()
+            guard case .integer(let value) = peek.kind else {
+                throw QueryError(
+                    "Expected a number of job hops after DEPTH but found \(describe(peek))",
+                    at: peek.position
+                )
+            }
+            advance()
+            depth = value
+        }
+        return ProvenancePredicate(
+            direction: derived ? .downstream : .upstream,
+            entity: entity[0],
+            entityPosition: entityPosition,
+            id: id,
+            depth: depth
+        )
+    }
+
+    /// Whether the token is the plain name `word` (any case): a word that is not a keyword.
+    private func isWord(_ word: String, _ token: Token? = nil) -> Bool {
+        if case .name(let parts) = (token ?? peek).kind, parts.count == 1, parts[0].uppercased() == word { return true }
+        return false
+    }
+
     private mutating func parsePredicate() throws(QueryError) -> Expression {
         if isKeyword("EXISTS") {
             let position = advance().position
@@ -434,7 +478,7 @@ public struct Parser {
         var negated = false
         if isKeyword("NOT"),
             isKeyword("BETWEEN", peekNext) || isKeyword("LIKE", peekNext) || isKeyword("IN", peekNext)
-                || isKeyword("MEMBER", peekNext)
+                || isKeyword("MEMBER", peekNext) || isWord("DERIVED", peekNext) || isWord("ANCESTOR", peekNext)
         {
             advance()
             negated = true
@@ -465,6 +509,9 @@ public struct Parser {
             _ = accept(keyword: "OF")
             let (path, pathPosition) = try expectName("a collection path")
             return .memberOf(left, qualify(path, pathPosition), negated: negated, position: position)
+        }
+        if isWord("DERIVED") || isWord("ANCESTOR") {
+            return .provenance(left, try parseProvenancePredicate(), negated: negated, position: position)
         }
         if accept(keyword: "IS") {
             let not = accept(keyword: "NOT")

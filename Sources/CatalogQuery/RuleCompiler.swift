@@ -265,7 +265,8 @@ extension QueryCompiler {
                 if named(path) { return true }
             case .literal, .parameter:
                 break
-            case .unary(_, let a, _), .not(let a, _), .isNull(let a, _, _), .aggregate(_, let a, _, _):
+            case .unary(_, let a, _), .not(let a, _), .isNull(let a, _, _), .aggregate(_, let a, _, _),
+                .provenance(let a, _, _, _):
                 work.append(a)
             case .binary(_, let a, let b, _):
                 work += [a, b]

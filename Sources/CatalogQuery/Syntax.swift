@@ -60,6 +60,8 @@ public indirect enum Expression: Sendable {
     case aggregate(String, Expression, distinct: Bool, position: Int)
     /// TRIM([LEADING|TRAILING|BOTH] [character] FROM s).
     case trim(String, Expression?, Expression, position: Int)
+    /// `x DERIVED FROM Dataset 12 [DEPTH n]` (x came of it) or `x ANCESTOR OF Datafile 7 [DEPTH n]` (it came of x).
+    case provenance(Expression, ProvenancePredicate, negated: Bool, position: Int)
 
     public var position: Int {
         switch self {
@@ -67,7 +69,7 @@ public indirect enum Expression: Sendable {
             .not(_, let p), .isNull(_, _, let p), .isEmpty(_, _, let p), .between(_, _, _, _, let p),
             .like(_, _, _, _, let p), .inList(_, _, _, let p), .inQuery(_, _, _, let p), .memberOf(_, _, _, let p),
             .exists(_, _, let p), .quantified(_, _, _, _, let p), .subquery(_, let p), .function(_, _, let p),
-            .aggregate(_, _, _, let p), .trim(_, _, _, let p):
+            .aggregate(_, _, _, let p), .trim(_, _, _, let p), .provenance(_, _, _, let p):
             return p
         case .and(let terms), .or(let terms):
             return terms[0].position
@@ -91,4 +93,15 @@ public struct GetSyntax: Sendable {
     public let position: Int
     public let variable: String?
     public let include: IncludeSyntax?
+}
+
+/// The other end of a provenance predicate: the node named, which way from it, and how many job hops at most.
+public struct ProvenancePredicate: Sendable, Equatable {
+    /// `.downstream` for DERIVED FROM (the variable lies downstream of the node), `.upstream` for ANCESTOR OF.
+    public var direction: WalkDirection
+    public var entity: String
+    public var entityPosition: Int
+    public var id: Int64
+    /// Job hops; nil for the default (20).
+    public var depth: Int64?
 }

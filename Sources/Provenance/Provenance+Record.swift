@@ -1,4 +1,5 @@
 import Catalog
+import CatalogQuery
 import JSONValue
 
 /// The data a job run read or wrote.

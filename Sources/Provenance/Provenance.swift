@@ -1,4 +1,5 @@
 import Catalog
+import CatalogQuery
 import CatalogSQL
 import CatalogStore
 import Foundation

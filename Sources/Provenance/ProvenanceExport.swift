@@ -1,3 +1,4 @@
+import CatalogQuery
 import JSONValue
 
 /// A provenance graph written for people and tools: W3C PROV-JSON, and Graphviz's DOT.

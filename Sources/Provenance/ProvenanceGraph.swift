@@ -1,42 +1,6 @@
+import CatalogQuery
 import Foundation
 import JSONValue
-
-/// What a node of the provenance graph is: data (a dataset or a datafile) or a run of an application (a job).
-public enum NodeKind: Int, Sendable, CaseIterable, Comparable {
-    case dataset = 1
-    case datafile = 2
-    case job = 3
-
-    public var entityName: String {
-        switch self {
-        case .dataset: "Dataset"
-        case .datafile: "Datafile"
-        case .job: "Job"
-        }
-    }
-
-    public init?(entityName: String) {
-        guard let kind = Self.allCases.first(where: { $0.entityName == entityName }) else { return nil }
-        self = kind
-    }
-
-    public static func < (left: NodeKind, right: NodeKind) -> Bool { left.rawValue < right.rawValue }
-}
-
-/// A node by its entity and id.
-public struct NodeRef: Hashable, Sendable, Comparable {
-    public let kind: NodeKind
-    public let id: Int64
-
-    public init(_ kind: NodeKind, _ id: Int64) {
-        self.kind = kind
-        self.id = id
-    }
-
-    public static func < (left: NodeRef, right: NodeRef) -> Bool { (left.kind, left.id) < (right.kind, right.id) }
-
-    var json: JSON { ["entity": .string(kind.entityName), "id": .int(id)] }
-}
 
 /// How data flows along an edge: an input `used` by a job, an output `generated` by it, a datafile `related` to
 /// another (RelatedDatafile), a dataset that `contains` a datafile.
@@ -54,6 +18,10 @@ public enum EdgeKind: Int, Sendable, CaseIterable {
         case .contains: "contains"
         }
     }
+}
+
+extension NodeRef {
+    var json: JSON { ["entity": .string(kind.entityName), "id": .int(id)] }
 }
 
 /// An edge, pointing the way data flows.
@@ -80,13 +48,6 @@ public struct ProvenanceNode: Sendable {
     public var depth: Int
     public var name: String
     public var attributes: [String: JSON]
-}
-
-/// Which way a walk goes: with the flow of data (what came of it), against it (where it came from), or both.
-public enum WalkDirection: String, Sendable, CaseIterable {
-    case upstream
-    case downstream
-    case both
 }
 
 /// The part of the provenance graph a walk reached, of what the caller may read.

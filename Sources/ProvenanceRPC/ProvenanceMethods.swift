@@ -1,4 +1,5 @@
 import Catalog
+import CatalogQuery
 import JSONRPC
 import JSONValue
 import Provenance

@@ -1,4 +1,5 @@
 import Catalog
+import CatalogQuery
 import CatalogRuleSets
 import Foundation
 import JSONValue
@@ -241,6 +242,64 @@ import Testing
             let seen = try await graph.walk("raw", .downstream, as: alice)
             #expect(graph.names(seen).datasets == ["fitted", "raw", "reduced"] && graph.names(seen).jobs == 2)
             #expect(try await catalog.search(sessionId: alice, query: "SELECT COUNT(j) FROM Job j") == [2])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func searchesCombineDerivedFromAndAncestorOfWithAnyCondition(_ backend: Backend) async throws {
+        try await TestCatalog.with(backend) { catalog in
+            let graph = try await Graph.make(catalog, datasets: ["raw", "reduced", "fitted", "unrelated"])
+            _ = try await graph.linkJob(["raw"], ["reduced"])
+            _ = try await graph.collectionJob(["reduced"], ["fitted"])
+            let root = graph.fixture.root
+            let raw = graph.datasets["raw"]!
+            let fitted = graph.datasets["fitted"]!
+            func names(_ query: String, as session: String? = nil) async throws -> JSON {
+                try await catalog.search(sessionId: session ?? root, query: query)
+            }
+            #expect(
+                try await names("SELECT ds.name FROM Dataset ds WHERE ds DERIVED FROM Dataset \(raw) ORDER BY ds.name")
+                    == ["fitted", "reduced"]
+            )
+            #expect(
+                try await names(
+                    "SELECT ds.name FROM Dataset ds WHERE ds ANCESTOR OF Dataset \(fitted) ORDER BY ds.name"
+                )
+                    == ["raw", "reduced"]
+            )
+            #expect(
+                try await names("SELECT ds.name FROM Dataset ds WHERE ds DERIVED FROM Dataset \(raw) DEPTH 1") == [
+                    "reduced"
+                ]
+            )
+            #expect(
+                try await names(
+                    "SELECT COUNT(ds) FROM Dataset ds WHERE ds DERIVED FROM Dataset \(raw) AND ds.name LIKE 'f%'"
+                ) == [1]
+            )
+            #expect(
+                try await names(
+                    "SELECT ds.name FROM Dataset ds WHERE ds.investigation.id = \(graph.fixture.investigation) "
+                        + "AND ds NOT DERIVED FROM Dataset \(raw) AND ds.id <> \(raw) ORDER BY ds.name LIMIT 1, 5"
+                ) == ["unrelated"]
+            )
+            #expect(
+                try await names("SELECT j.id FROM Job j WHERE j ANCESTOR OF Dataset \(fitted)").arrayValue?.count == 2
+            )
+            // A member's predicate passes only through what they may read, like the graph.
+            for what in ["SELECT ds FROM Dataset ds WHERE ds.name <> 'reduced'", "Job"] {
+                _ = try await catalog.create(
+                    sessionId: root,
+                    entity: ["Rule": ["crudFlags": "R", "what": .string(what)]]
+                )
+            }
+            let alice = try await graph.fixture.login("alice", "alice-pw")
+            #expect(
+                try await names("SELECT ds.name FROM Dataset ds WHERE ds DERIVED FROM Dataset \(raw)", as: alice) == []
+            )
+            await expectCatalogError(.badParameter) {
+                try await names("SELECT ds FROM Dataset ds WHERE ds.name DERIVED FROM Dataset \(raw)")
+            }
         }
     }
 

@@ -1,5 +1,48 @@
 import CatalogSQL
 
+/// What a node of the provenance graph is: data (a dataset or a datafile) or a run of an application (a job).
+public enum NodeKind: Int, Sendable, CaseIterable, Comparable {
+    case dataset = 1
+    case datafile = 2
+    case job = 3
+
+    public var entityName: String {
+        switch self {
+        case .dataset: "Dataset"
+        case .datafile: "Datafile"
+        case .job: "Job"
+        }
+    }
+
+    public init?(entityName: String) {
+        guard let kind = Self.allCases.first(where: { $0.entityName == entityName }) else { return nil }
+        self = kind
+    }
+
+    public static func < (left: NodeKind, right: NodeKind) -> Bool { left.rawValue < right.rawValue }
+}
+
+/// A node by its entity and id.
+public struct NodeRef: Hashable, Sendable, Comparable {
+    public let kind: NodeKind
+    public let id: Int64
+
+    public init(_ kind: NodeKind, _ id: Int64) {
+        self.kind = kind
+        self.id = id
+    }
+
+    public static func < (left: NodeRef, right: NodeRef) -> Bool { (left.kind, left.id) < (right.kind, right.id) }
+
+}
+
+/// Which way a walk goes: with the flow of data (what came of it), against it (where it came from), or both.
+public enum WalkDirection: String, Sendable, CaseIterable {
+    case upstream
+    case downstream
+    case both
+}
+
 /// A walk to plan: where it starts, which way it goes, how many job hops deep, and whether datasets and their
 /// datafiles are linked.
 public struct Walk: Sendable, Equatable {
@@ -27,8 +70,8 @@ public struct Walk: Sendable, Equatable {
 ///
 /// The edges of both job models (the link entities `InputDataset` … `OutputDatafile`, and the datasets and
 /// datafiles of jobs' input and output data collections), RelatedDatafile, and with containment each dataset's
-/// datafiles, are one derived table `pe(sk, s, dk, d, k)` pointing the way data flows. A recursive CTE walks them
-/// from the start, down (`pd`) or up (`pu`) or both, reaching only nodes the caller may read (`readable`); a row
+/// datafiles, are one derived table `pvedge(sk, s, dk, d, k)` pointing the way data flows. A recursive CTE walks them
+/// from the start, down (`pvdown`) or up (`pvup`) or both, reaching only nodes the caller may read (`readable`); a row
 /// records the node, its depth (job hops; the other hops are free) and the edge it was reached by, and rows are
 /// distinct, so cycles end at the depth bound. The statement's rows are those walk rows with the nodes' details.
 public struct WalkPlanner: Sendable {
@@ -38,7 +81,7 @@ public struct WalkPlanner: Sendable {
     public init() {}
 
     public func statement(_ walk: Walk, readable: Readable) -> SQLFragment {
-        var sql: SQLFragment = "WITH RECURSIVE pe (\"sk\", \"s\", \"dk\", \"d\", \"k\") AS ("
+        var sql: SQLFragment = "WITH RECURSIVE pvedge (\"sk\", \"s\", \"dk\", \"d\", \"k\") AS ("
         sql.append(edges(containment: walk.containment))
         sql.append(")")
         let directions: [WalkDirection] =
@@ -47,7 +90,9 @@ public struct WalkPlanner: Sendable {
             sql.append(", ")
             sql.append(recursion(direction, walk, readable: readable))
         }
-        sql.append(" SELECT w.\"kind\", w.\"id\", w.\"depth\", w.\"sk\", w.\"s\", w.\"dk\", w.\"d\", w.\"k\", ")
+        sql.append(
+            " SELECT pvwalk.\"kind\", pvwalk.\"id\", pvwalk.\"depth\", pvwalk.\"sk\", pvwalk.\"s\", pvwalk.\"dk\", pvwalk.\"d\", pvwalk.\"k\", "
+        )
         sql.append("ds.\"name\", df.\"name\", df.\"file_size\", df.\"checksum\", df.\"datafile_create_time\", ")
         sql.append(
             "j.\"arguments\", j.\"create_id\", j.\"create_time\", j.\"mod_time\", a.\"name\", a.\"version\" FROM ("
@@ -59,12 +104,24 @@ public struct WalkPlanner: Sendable {
         )
         sql.append(
             """
-            ) w LEFT JOIN "dataset" ds ON w."kind" = 1 AND ds."id" = w."id" \
-            LEFT JOIN "datafile" df ON w."kind" = 2 AND df."id" = w."id" \
-            LEFT JOIN "job" j ON w."kind" = 3 AND j."id" = w."id" \
+            ) pvwalk LEFT JOIN "dataset" ds ON pvwalk."kind" = 1 AND ds."id" = pvwalk."id" \
+            LEFT JOIN "datafile" df ON pvwalk."kind" = 2 AND df."id" = pvwalk."id" \
+            LEFT JOIN "job" j ON pvwalk."kind" = 3 AND j."id" = pvwalk."id" \
             LEFT JOIN "application" a ON a."id" = j."application_id"
             """
         )
+        return sql
+    }
+
+    /// The ids of the nodes of `kind` the walk reaches, for the query language's `DERIVED FROM` and `ANCESTOR OF`:
+    /// a complete statement to put inside `IN (...)`.
+    public func reached(_ kind: NodeKind, by walk: Walk, readable: Readable) -> SQLFragment {
+        var sql: SQLFragment = "WITH RECURSIVE pvedge (\"sk\", \"s\", \"dk\", \"d\", \"k\") AS ("
+        sql.append(edges(containment: walk.containment))
+        sql.append("), ")
+        sql.append(recursion(walk.direction, walk, readable: readable))
+        sql.append(" SELECT pvwalk.\"id\" FROM \(alias: walk.direction.table) pvwalk WHERE pvwalk.\"kind\" = ")
+        sql.append("\(Int64(kind.rawValue)) AND pvwalk.\"depth\" > 0")
         return sql
     }
 
@@ -106,14 +163,16 @@ public struct WalkPlanner: Sendable {
             """
         sql.append(start(walk.start, readable: readable))
         sql.append(" UNION ")
-        let next: (kind: SQLFragment, id: SQLFragment) = down ? ("pe.\"dk\"", "pe.\"d\"") : ("pe.\"sk\"", "pe.\"s\"")
-        let here: (kind: SQLFragment, id: SQLFragment) = down ? ("pe.\"sk\"", "pe.\"s\"") : ("pe.\"dk\"", "pe.\"d\"")
-        let depth: SQLFragment = "w.\"depth\" + CASE WHEN \(next.kind) = 3 THEN 1 ELSE 0 END"
+        let next: (kind: SQLFragment, id: SQLFragment) =
+            down ? ("pvedge.\"dk\"", "pvedge.\"d\"") : ("pvedge.\"sk\"", "pvedge.\"s\"")
+        let here: (kind: SQLFragment, id: SQLFragment) =
+            down ? ("pvedge.\"sk\"", "pvedge.\"s\"") : ("pvedge.\"dk\"", "pvedge.\"d\"")
+        let depth: SQLFragment = "pvwalk.\"depth\" + CASE WHEN \(next.kind) = 3 THEN 1 ELSE 0 END"
         sql.append(
             """
-            SELECT CAST(\(next.kind) AS BIGINT), \(next.id), \(depth), CAST(pe."sk" AS BIGINT), pe."s", \
-            CAST(pe."dk" AS BIGINT), pe."d", CAST(pe."k" AS BIGINT) \
-            FROM \(alias: table) w JOIN pe ON \(here.kind) = w."kind" AND \(here.id) = w."id" \
+            SELECT CAST(\(next.kind) AS BIGINT), \(next.id), \(depth), CAST(pvedge."sk" AS BIGINT), pvedge."s", \
+            CAST(pvedge."dk" AS BIGINT), pvedge."d", CAST(pvedge."k" AS BIGINT) \
+            FROM \(alias: table) pvwalk JOIN pvedge ON \(here.kind) = pvwalk."kind" AND \(here.id) = pvwalk."id" \
             WHERE \(depth) <= \(Int64(walk.depth))
             """
         )
@@ -131,37 +190,43 @@ public struct WalkPlanner: Sendable {
             "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
         switch start {
         case .nodes(let nodes):
+            // A start that does not exist, or that the caller may not read, starts nothing.
             return nodes.map { node -> SQLFragment in
-                "SELECT CAST(\(Int64(node.kind.rawValue)) AS BIGINT), CAST(\(node.id) AS BIGINT), CAST(0 AS BIGINT), \(noEdge)"
+                var sql: SQLFragment = """
+                    SELECT CAST(\(Int64(node.kind.rawValue)) AS BIGINT), pvrow."id", CAST(0 AS BIGINT), \(noEdge) \
+                    FROM \(identifier: node.kind.table) pvrow WHERE pvrow."id" = \(node.id)
+                    """
+                if let condition = readable(node.kind, "pvrow") { sql.append(" AND \(condition)") }
+                return sql
             }.joined(separator: " UNION ")
         case .jobs(let application, let version):
             var sql: SQLFragment = """
-                SELECT CAST(3 AS BIGINT), pr."id", CAST(1 AS BIGINT), \(noEdge) FROM "job" pr \
-                JOIN "application" a ON a."id" = pr."application_id" WHERE a."name" = \(application)
+                SELECT CAST(3 AS BIGINT), pvrow."id", CAST(1 AS BIGINT), \(noEdge) FROM "job" pvrow \
+                JOIN "application" a ON a."id" = pvrow."application_id" WHERE a."name" = \(application)
                 """
             if let version { sql.append(" AND a.\"version\" = \(version)") }
-            if let condition = readable(.job, "pr") { sql.append(" AND \(condition)") }
+            if let condition = readable(.job, "pvrow") { sql.append(" AND \(condition)") }
             return sql
         case .jobsOfApplication(let id):
             var sql: SQLFragment = """
-                SELECT CAST(3 AS BIGINT), pr."id", CAST(1 AS BIGINT), \(noEdge) FROM "job" pr \
-                WHERE pr."application_id" = \(id)
+                SELECT CAST(3 AS BIGINT), pvrow."id", CAST(1 AS BIGINT), \(noEdge) FROM "job" pvrow \
+                WHERE pvrow."application_id" = \(id)
                 """
-            if let condition = readable(.job, "pr") { sql.append(" AND \(condition)") }
+            if let condition = readable(.job, "pvrow") { sql.append(" AND \(condition)") }
             return sql
         }
     }
 
     /// That the node `(kind, id)` may be read: nil when every node may.
     func reachable(kind: SQLFragment, id: SQLFragment, readable: Readable) -> SQLFragment? {
-        let tests = NodeKind.allCases.map { ($0, readable($0, "pr")) }
+        let tests = NodeKind.allCases.map { ($0, readable($0, "pvrow")) }
         guard tests.contains(where: { $0.1 != nil }) else { return nil }
         var sql: SQLFragment = "(CASE \(kind)"
         for (node, condition) in tests {
             sql.append(" WHEN \(Int64(node.rawValue)) THEN ")
             if let condition {
                 sql.append(
-                    "EXISTS (SELECT 1 FROM \(identifier: node.table) pr WHERE pr.\"id\" = \(id) AND \(condition))"
+                    "EXISTS (SELECT 1 FROM \(identifier: node.table) pvrow WHERE pvrow.\"id\" = \(id) AND \(condition))"
                 )
             } else {
                 sql.append("1 = 1")
@@ -174,7 +239,7 @@ public struct WalkPlanner: Sendable {
 
 extension WalkDirection {
     /// The recursive CTE of a direction.
-    var table: String { self == .upstream ? "pu" : "pd" }
+    var table: String { self == .upstream ? "pvup" : "pvdown" }
 }
 
 extension NodeKind {
