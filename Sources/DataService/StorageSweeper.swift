@@ -2,8 +2,9 @@ import DataStore
 import Foundation
 import Logging
 
-/// Removes bytes the catalog no longer refers to: those of deleted Datafiles (queued by a trigger) and those of
-/// uploads whose server died before the Datafile was written. Marks this server's uploads alive meanwhile.
+/// Removes bytes the catalog no longer refers to: those of deleted Datafiles (queued by a trigger), those of uploads
+/// whose server died before the Datafile was written, and S3 multipart uploads a stopped server left unfinished.
+/// Marks this server's uploads alive meanwhile.
 struct StorageSweeper: Sendable {
     let ledger: StorageLedger
     let configuration: DataServiceConfiguration
@@ -19,6 +20,21 @@ struct StorageSweeper: Sendable {
         }
         await removeOrphans()
         await removeAbandonedUploads()
+        await removeUnfinishedMultipartUploads()
+    }
+
+    /// Multipart uploads to S3 stores begun more than a day ago and never finished: a server stopped in the middle
+    /// of a put. (A put that takes longer than a day would lose its parts; a bucket lifecycle rule does the same.)
+    func removeUnfinishedMultipartUploads() async {
+        for store in [configuration.main, configuration.archive].compactMap({ $0 as? S3ObjectStore }) {
+            do {
+                for key in try await store.removeLeftovers(begunBefore: Date(timeIntervalSinceNow: -86_400)) {
+                    logger.notice("data service: aborted an unfinished multipart upload a stopped server left: \(key)")
+                }
+            } catch {
+                logger.warning("data service: cannot list unfinished multipart uploads (tried again later): \(error)")
+            }
+        }
     }
 
     /// Removes the bytes queued for removal (by deleted Datafiles and tier moves).
