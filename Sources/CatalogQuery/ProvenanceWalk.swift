@@ -120,8 +120,9 @@ public struct WalkPlanner: Sendable {
         sql.append(edges(containment: walk.containment))
         sql.append("), ")
         sql.append(recursion(walk.direction, walk, readable: readable))
+        // Rows reached along an edge: the start is among them only when a cycle leads back to it.
         sql.append(" SELECT pvwalk.\"id\" FROM \(alias: walk.direction.table) pvwalk WHERE pvwalk.\"kind\" = ")
-        sql.append("\(Int64(kind.rawValue)) AND pvwalk.\"depth\" > 0")
+        sql.append("\(Int64(kind.rawValue)) AND pvwalk.\"k\" IS NOT NULL")
         return sql
     }
 
@@ -184,7 +185,7 @@ public struct WalkPlanner: Sendable {
         return sql
     }
 
-    /// The rows the walk starts from, at depth 0 (a job started from counts as one hop).
+    /// The rows the walk starts from: data at depth 0, a job at depth 1 (it is a hop itself, as when reached).
     func start(_ start: Walk.Start, readable: Readable) -> SQLFragment {
         let noEdge: SQLFragment =
             "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
@@ -193,7 +194,8 @@ public struct WalkPlanner: Sendable {
             // A start that does not exist, or that the caller may not read, starts nothing.
             return nodes.map { node -> SQLFragment in
                 var sql: SQLFragment = """
-                    SELECT CAST(\(Int64(node.kind.rawValue)) AS BIGINT), pvrow."id", CAST(0 AS BIGINT), \(noEdge) \
+                    SELECT CAST(\(Int64(node.kind.rawValue)) AS BIGINT), pvrow."id", \
+                    CAST(\(node.kind == .job ? Int64(1) : Int64(0)) AS BIGINT), \(noEdge) \
                     FROM \(identifier: node.kind.table) pvrow WHERE pvrow."id" = \(node.id)
                     """
                 if let condition = readable(node.kind, "pvrow") { sql.append(" AND \(condition)") }

@@ -68,7 +68,7 @@ public enum CatalogServer {
         let router = Router(context: CatalogRequestContext.self)
         router.add(middleware: CancelOnDisconnectMiddleware())
         router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: RequestLogMiddleware(level: .info))
         router.add(middleware: MetricsMiddleware())
         let limit = configuration.maximumRequestBytes
         let rpcLimits = configuration.rpcLimits

@@ -28,6 +28,8 @@ extension DataService {
         let (unpacked, files) = try await files(request)
         let zip = zip || unpacked.zip || files.count != 1
         let compress = compress || unpacked.compress
+        // A deflated zip's bytes are known only as they are written: a range of it is answered with all of it.
+        let offset = zip && compress ? 0 : offset
         try await requireOnline(datasetIds: Array(Set(files.map(\.datasetId))))
         let stored: [Int64: StoredBytes]
         do {
@@ -60,7 +62,9 @@ extension DataService {
                 body: read.chunks
             )
         }
-        let entries = sources.map { ZipEntry(name: $0.0.zipEntryName, size: $0.1.size, crc32: $0.1.crc32) }
+        let entries = sources.map {
+            ZipEntry(name: $0.0.zipEntryName, size: $0.1.size, crc32: $0.1.crc32, modified: $0.0.modified)
+        }
         let length = compress ? nil : ZipWriter.storedLength(of: entries)
         if let length, offset > 0, offset >= length {
             throw IDSError(.badRequest, "The range starts past the end", unsatisfiableRangeSize: length)

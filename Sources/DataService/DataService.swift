@@ -138,6 +138,13 @@ public final class DataService: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.tiers.run() }
                 group.addTask {
+                    // Marks this server's writes alive well within `abandonedUploadSeconds`, whatever a sweep does.
+                    let beat = Duration.seconds(max(1, self.configuration.abandonedUploadSeconds / 10))
+                    while (try? await Task.sleep(for: beat)) != nil {
+                        try? await self.ledger.touchUploads(owner: self.owner)
+                    }
+                }
+                group.addTask {
                     // A period, not a wait for readiness: the next sweep is due then. Cancellation ends the wait.
                     while (try? await Task.sleep(for: self.configuration.sweepInterval)) != nil {
                         await self.sweepNow()
@@ -228,13 +235,18 @@ public final class DataService: Service, Sendable {
         return PutResult(id: id, checksum: stored.crc32, location: key.rawValue, size: stored.size)
     }
 
-    /// Removes an upload's bytes and record, unless a Datafile has claimed them already.
+    /// Removes an upload's bytes and record, unless a Datafile has claimed them already: the record first becomes
+    /// an orphan, so that the bytes stay tracked whatever happens next, then the bytes go.
     private func abandon(_ key: StoreKey) async {
-        do {
-            if try await ledger.endUpload(key) { try await configuration.main.delete(key) }
-        } catch {
-            logger.warning("could not remove the bytes of a failed upload at once (the sweeper will): \(error)")
-        }
+        // Runs to its end even when the request was cancelled (its client gone).
+        let (ledger, sweeper, logger) = (ledger, sweeper, logger)
+        await Task.detached {
+            do {
+                if try await ledger.abandonUpload(key) { await sweeper.removeOrphans(of: key) }
+            } catch {
+                logger.warning("could not give up a failed upload at once (the sweeper will): \(error)")
+            }
+        }.value
     }
 
     static func timestamp(_ date: Date) -> String {

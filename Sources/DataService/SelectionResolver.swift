@@ -1,5 +1,6 @@
 import Catalog
 import CatalogSQL
+import Foundation
 import JSONValue
 
 /// A datafile of a resolved selection, with the names its zip entry is made of.
@@ -13,10 +14,18 @@ struct SelectedFile: Sendable, Equatable {
     var investigationName: String
     var visitId: String
     var facilityName: String
+    /// When the Datafile was last changed in the catalog: its zip entry's time.
+    var modified: Date
 
-    /// The entry name IDS gives the file in a zip.
+    /// The entry name IDS gives the file in a zip. Each name is one segment: slashes, backslashes and a `..` in it
+    /// are replaced, so that no extractor writes outside its folder.
     var zipEntryName: String {
-        "ids/\(facilityName)/\(investigationName)/\(visitId)/\(datasetName)/\(name)"
+        "ids/" + [facilityName, investigationName, visitId, datasetName, name].map(Self.segment).joined(separator: "/")
+    }
+
+    static func segment(_ name: String) -> String {
+        let flat = String(name.unicodeScalars.map { $0 == "/" || $0 == "\\" || $0.value < 0x20 ? "_" : Character($0) })
+        return flat.isEmpty || flat == "." || flat == ".." ? "_" + flat : flat
     }
 }
 
@@ -44,27 +53,32 @@ struct SelectionResolver: Sendable {
             }
             return []
         }
-        var conditions: [String] = []
-        if !selection.datafileIds.isEmpty {
-            conditions.append("df.id IN (\(DataSelection.text(selection.datafileIds)))")
+        // Each kind of id in chunks (a query's IN list stays small), each chunk paged by id (each page one short
+        // statement, however large the investigation). Only the datafile is selected, so that the caller's READ
+        // rules decide about it alone; the names its zip entry is made of are read below, as IDS reads them with
+        // its own account.
+        var found: Set<Int64> = []
+        for (path, named) in [
+            ("df.id", selection.datafileIds), ("df.dataset.id", selection.datasetIds),
+            ("df.dataset.investigation.id", selection.investigationIds),
+        ] {
+            for chunk in named.chunked(into: 1000) {
+                var last: Int64 = -1
+                while true {
+                    let page = try await search(
+                        """
+                        SELECT df.id FROM Datafile df WHERE \(path) IN (\(DataSelection.text(Array(chunk)))) \
+                        AND df.id > \(last) ORDER BY df.id LIMIT 0, \(pageSize)
+                        """,
+                        sessionId: sessionId
+                    ).compactMap(\.int64Value)
+                    found.formUnion(page)
+                    guard page.count == pageSize, let next = page.last else { break }
+                    last = next
+                }
+            }
         }
-        if !selection.datasetIds.isEmpty {
-            conditions.append("df.dataset.id IN (\(DataSelection.text(selection.datasetIds)))")
-        }
-        if !selection.investigationIds.isEmpty {
-            conditions.append("df.dataset.investigation.id IN (\(DataSelection.text(selection.investigationIds)))")
-        }
-        // Only the datafile is selected, so that the caller's READ rules decide about it alone; the names its zip
-        // entry is made of are read below, as IDS reads them with its own account.
-        let query = "SELECT df.id FROM Datafile df WHERE \(conditions.joined(separator: " OR ")) ORDER BY df.id"
-        var ids: [Int64] = []
-        var offset = 0
-        while true {
-            let page = try await search("\(query) LIMIT \(offset), \(pageSize)", sessionId: sessionId)
-            ids.append(contentsOf: page.compactMap(\.int64Value))
-            if page.count < pageSize { break }
-            offset += pageSize
-        }
+        let ids = found.sorted()
         do {
             return try await describe(ids)
         } catch {
@@ -77,7 +91,8 @@ struct SelectionResolver: Sendable {
         var found: [Int64: SelectedFile] = [:]
         for chunk in ids.chunked(into: 10_000) {
             let select: SQLFragment = """
-                SELECT df."id", df."name", df."file_size", ds."id", ds."name", inv."name", inv."visit_id", fac."name" \
+                SELECT df."id", df."name", df."file_size", ds."id", ds."name", inv."name", inv."visit_id", fac."name", \
+                df."mod_time" \
                 FROM "datafile" df JOIN "dataset" ds ON ds."id" = df."dataset_id" \
                 JOIN "investigation" inv ON inv."id" = ds."investigation_id" \
                 JOIN "facility" fac ON fac."id" = inv."facility_id" \
@@ -96,11 +111,17 @@ struct SelectionResolver: Sendable {
                     datasetName: row[4].stringValue ?? "",
                     investigationName: row[5].stringValue ?? "",
                     visitId: row[6].stringValue ?? "",
-                    facilityName: row[7].stringValue ?? ""
+                    facilityName: row[7].stringValue ?? "",
+                    modified: Self.date(row[8])
                 )
             }
         }
         return ids.compactMap { found[$0] }
+    }
+
+    /// A timestamp column (SQLite gives text).
+    static func date(_ value: SQLValue) -> Date {
+        value.dateValue ?? value.stringValue.flatMap(SQLTimestamp.parse) ?? Date(timeIntervalSince1970: 315_532_800)
     }
 
     /// Refuses the first of `ids` that does not exist (NotFound) or that the caller may not read.

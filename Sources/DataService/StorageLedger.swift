@@ -61,28 +61,50 @@ struct StorageLedger: Sendable {
 
     // MARK: Uploads
 
-    func beginUpload(_ key: StoreKey, owner: String) async throws {
+    /// Records bytes about to be written to `tier` ("main" or "archive") under `key`, before the first of them.
+    func beginUpload(_ key: StoreKey, owner: String, tier: String = "main") async throws {
         try await run(
             """
-            INSERT INTO "ids_upload" ("location", "owner", "touched") VALUES (\(key.rawValue), \(owner), \(Self.now()))
+            INSERT INTO "ids_upload" ("location", "tier", "owner", "touched") \
+            VALUES (\(key.rawValue), \(tier), \(owner), \(Self.now()))
             """
         )
     }
 
+    /// Records that all of an upload's bytes are stored; fails when the upload is no longer recorded (the sweeper
+    /// took it for dead), so that no Datafile is made for bytes nobody tracks.
     func completeUpload(_ stored: StoredObject) async throws {
-        try await run(
+        let updated = try await rows(
             """
             UPDATE "ids_upload" SET "size" = \(stored.size), "crc32" = \(Int64(stored.crc32)), \
-            "sha256" = \(stored.sha256Text) WHERE "location" = \(stored.key.rawValue)
+            "sha256" = \(stored.sha256Text) WHERE "location" = \(stored.key.rawValue) RETURNING "location"
             """
         )
+        guard !updated.isEmpty else {
+            throw DataStoreError(.storage, "the upload to \(stored.key) was taken for abandoned before it completed")
+        }
     }
 
-    /// Forgets an upload; false when there was none (a Datafile claimed it, or the sweeper removed it).
+    /// Forgets a write whose key is now recorded elsewhere (a tier copy).
+    func endUpload(_ key: StoreKey) async throws {
+        try await run("DELETE FROM \"ids_upload\" WHERE \"location\" = \(key.rawValue)")
+    }
+
+    /// Gives up a write: its record becomes an orphan to remove, in one transaction, so that its bytes are never
+    /// left untracked. False when there was none (a Datafile claimed it, or the sweeper took it).
     @discardableResult
-    func endUpload(_ key: StoreKey) async throws -> Bool {
-        try await !rows("DELETE FROM \"ids_upload\" WHERE \"location\" = \(key.rawValue) RETURNING \"location\"")
-            .isEmpty
+    func abandonUpload(_ key: StoreKey) async throws -> Bool {
+        try await database.withTransaction { connection in
+            let orphan: SQLFragment = """
+                INSERT INTO "ids_orphan" ("tier", "location") \
+                SELECT "tier", "location" FROM "ids_upload" WHERE "location" = \(key.rawValue)
+                """
+            try await connection.execute(orphan.statement(connection.dialect))
+            let delete: SQLFragment = """
+                DELETE FROM "ids_upload" WHERE "location" = \(key.rawValue) RETURNING "location"
+                """
+            return try await !connection.query(delete.statement(connection.dialect)).isEmpty
+        }
     }
 
     /// Marks the uploads `owner` is still receiving as alive.
@@ -187,6 +209,13 @@ struct StorageLedger: Sendable {
 
     func removeOrphan(_ id: Int64) async throws {
         try await run("DELETE FROM \"ids_orphan\" WHERE \"id\" = \(id)")
+    }
+
+    /// The orphan records of one key.
+    func orphans(of key: StoreKey) async throws -> [(id: Int64, tier: String, key: String)] {
+        try await rows(
+            "SELECT \"id\", \"tier\", \"location\" FROM \"ids_orphan\" WHERE \"location\" = \(key.rawValue)"
+        ).map { ($0[0].int64Value ?? 0, $0[1].stringValue ?? "", $0[2].stringValue ?? "") }
     }
 
     func addOrphan(_ key: StoreKey, tier: String) async throws {

@@ -37,18 +37,12 @@ struct StorageSweeper: Sendable {
         }
     }
 
-    /// Removes the bytes queued for removal (by deleted Datafiles and tier moves).
+    /// Removes the bytes queued for removal (by deleted Datafiles, tier moves and abandoned writes).
     func removeOrphans() async {
         do {
             while true {
                 let orphans = try await ledger.orphans(limit: 500)
-                for orphan in orphans {
-                    if let key = StoreKey(validating: orphan.key) {
-                        let store = orphan.tier == "archive" ? configuration.archive : configuration.main
-                        try await store?.delete(key)
-                    }
-                    try await ledger.removeOrphan(orphan.id)
-                }
+                for orphan in orphans { try await remove(orphan) }
                 if orphans.count < 500 { return }
             }
         } catch {
@@ -56,15 +50,36 @@ struct StorageSweeper: Sendable {
         }
     }
 
+    /// Removes one key's orphaned bytes now (a failed write's), leaving the rest to the sweeps.
+    func removeOrphans(of key: StoreKey) async {
+        do {
+            for orphan in try await ledger.orphans(of: key) { try await remove(orphan) }
+        } catch {
+            logger.warning("data service: removing \(key) failed (tried again at the next sweep): \(error)")
+        }
+    }
+
+    private func remove(_ orphan: (id: Int64, tier: String, key: String)) async throws {
+        if let key = StoreKey(validating: orphan.key) {
+            let store = orphan.tier == "archive" ? configuration.archive : configuration.main
+            try await store?.delete(key)
+        }
+        try await ledger.removeOrphan(orphan.id)
+    }
+
+    /// Writes no server has marked alive for `abandonedUploadSeconds`: their servers died. Their records become
+    /// orphans, whose bytes are then removed.
     func removeAbandonedUploads() async {
         do {
             let before = StorageLedger.now() - configuration.abandonedUploadSeconds
+            var abandoned = 0
             for location in try await ledger.abandonedUploads(before: before) {
                 guard let key = StoreKey(validating: location) else { continue }
-                if try await ledger.endUpload(key) {
-                    try await configuration.main.delete(key)
-                    logger.notice("data service: removed the bytes of an upload its server abandoned: \(key)")
-                }
+                if try await ledger.abandonUpload(key) { abandoned += 1 }
+            }
+            if abandoned > 0 {
+                logger.notice("data service: removing the bytes of \(abandoned) writes their servers abandoned")
+                await removeOrphans()
             }
         } catch {
             logger.warning("data service: removing abandoned uploads failed (tried again at the next sweep): \(error)")

@@ -117,9 +117,12 @@ actor TierMover {
             case .restore:
                 for bytes in try await ledger.storedBytes(inDataset: job.datasetId) where bytes.location == nil {
                     guard let from = bytes.archiveLocation else { continue }
-                    let key = try await copy(bytes, from: from, in: archive, to: configuration.main)
-                    if try await !ledger.setLocation(key, of: bytes.datafileId) {
-                        try await configuration.main.delete(key)
+                    let key = try await copy(bytes, from: from, in: archive, to: configuration.main, tier: "main")
+                    if try await ledger.setLocation(key, of: bytes.datafileId) {
+                        try await ledger.endUpload(key)
+                    } else {
+                        try await ledger.abandonUpload(key)
+                        await sweeper.removeOrphans(of: key)
                     }
                 }
                 _ = try await ledger.changeStatus(of: job.datasetId, from: .restoring, to: .online)
@@ -137,8 +140,13 @@ actor TierMover {
     private func copyToArchive(_ datasetId: Int64, _ archive: any ObjectStore) async throws {
         for bytes in try await ledger.storedBytes(inDataset: datasetId) where bytes.archiveLocation == nil {
             guard let from = bytes.location else { continue }
-            let key = try await copy(bytes, from: from, in: configuration.main, to: archive)
-            if try await !ledger.setArchiveLocation(key, of: bytes.datafileId) { try await archive.delete(key) }
+            let key = try await copy(bytes, from: from, in: configuration.main, to: archive, tier: "archive")
+            if try await ledger.setArchiveLocation(key, of: bytes.datafileId) {
+                try await ledger.endUpload(key)
+            } else {
+                try await ledger.abandonUpload(key)
+                await sweeper.removeOrphans(of: key)
+            }
         }
     }
 
@@ -148,12 +156,25 @@ actor TierMover {
         _ bytes: StoredBytes,
         from key: StoreKey,
         in source: any ObjectStore,
-        to target: any ObjectStore
+        to target: any ObjectStore,
+        tier: String
     ) async throws -> StoreKey {
         let read = try await source.read(key, from: 0)
-        let copy = try await target.put(read.chunks, maximumBytes: nil)
+        // Recorded before the first byte is written, so that a copy cut off (a crash, a shutdown) is removed by a
+        // sweep; the record goes once the caller has recorded the copy's key, or with the copy.
+        let newKey = StoreKey.make()
+        try await ledger.beginUpload(newKey, owner: sweeper.owner, tier: tier)
+        let copy: StoredObject
+        do {
+            copy = try await target.put(read.chunks, as: newKey, maximumBytes: nil)
+        } catch {
+            try? await ledger.abandonUpload(newKey)
+            await sweeper.removeOrphans(of: newKey)
+            throw error
+        }
         guard copy.crc32 == bytes.crc32, copy.sha256Text == bytes.sha256, copy.size == bytes.size else {
-            try? await target.delete(copy.key)
+            try? await ledger.abandonUpload(newKey)
+            await sweeper.removeOrphans(of: newKey)
             mismatches.increment()
             throw DataStoreError(
                 .storage,

@@ -8,6 +8,9 @@ struct ZipEntry: Sendable, Equatable {
     var name: String
     var size: Int64
     var crc32: UInt32
+    /// The entry's modification time (the Datafile's), so that the same selection always gives the same bytes and
+    /// a download can be resumed.
+    var modified: Date = Date(timeIntervalSince1970: 315_532_800)
 }
 
 /// Writes a zip archive as a stream, entry by entry (PKWARE's APPNOTE 6.3): local headers, the entries' bytes as
@@ -23,16 +26,13 @@ struct ZipWriter {
     }
 
     let compress: Bool
-    /// The modification time every entry gets, in MS-DOS form (time, date).
-    let dosTime: (time: UInt16, date: UInt16)
     private(set) var offset: Int64 = 0
     private var written: [Written] = []
     private var current: (entry: ZipEntry, offset: Int64, zip64: Bool)?
     private var deflater: Deflater?
 
-    init(compress: Bool, date: Date = Date()) {
+    init(compress: Bool) {
         self.compress = compress
-        self.dosTime = Self.dosTime(date)
     }
 
     /// The length of a zip of stored entries, without writing it.
@@ -61,6 +61,7 @@ struct ZipWriter {
         header.writeInteger(UInt16(zip64 ? 45 : 20), endianness: .little)
         header.writeInteger(flags, endianness: .little)
         header.writeInteger(UInt16(compress ? 8 : 0), endianness: .little)
+        let dosTime = Self.dosTime(entry.modified)
         header.writeInteger(dosTime.time, endianness: .little)
         header.writeInteger(dosTime.date, endianness: .little)
         // A deflated entry's CRC and sizes follow its bytes, in the data descriptor.
@@ -148,6 +149,7 @@ struct ZipWriter {
             directory.writeInteger(UInt16(extra.isEmpty && !file.zip64 ? 20 : 45), endianness: .little)
             directory.writeInteger(flags, endianness: .little)
             directory.writeInteger(UInt16(compress ? 8 : 0), endianness: .little)
+            let dosTime = Self.dosTime(file.entry.modified)
             directory.writeInteger(dosTime.time, endianness: .little)
             directory.writeInteger(dosTime.date, endianness: .little)
             directory.writeInteger(file.entry.crc32, endianness: .little)

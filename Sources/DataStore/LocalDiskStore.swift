@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -50,24 +51,38 @@ public struct LocalDiskStore: ObjectStore {
             if !placed { unlink(temporary) }
         }
         var checksums = StreamingChecksums()
+        // Bytes are gathered into writes of `chunkSize`, each made on NIO's thread pool: a write or flush that
+        // waits for the disk must not hold one of the few threads that run requests.
+        var pending = ByteBufferAllocator().buffer(capacity: chunkSize)
         for try await chunk in body {
             try Task.checkCancellation()
             if let maximumBytes, checksums.byteCount + Int64(chunk.readableBytes) > maximumBytes {
                 throw DataStoreError(.tooLarge(limit: maximumBytes), "more than \(maximumBytes) bytes")
             }
             checksums.update(chunk)
-            try chunk.withUnsafeReadableBytes { bytes in try Self.writeAll(descriptor, bytes, temporary) }
+            var chunk = chunk
+            pending.writeBuffer(&chunk)
+            if pending.readableBytes >= chunkSize {
+                try await Self.writeOnThreadPool(pending, to: descriptor, temporary)
+                pending.clear()
+            }
         }
+        if pending.readableBytes > 0 { try await Self.writeOnThreadPool(pending, to: descriptor, temporary) }
         try Task.checkCancellation()
-        guard fsync(descriptor) == 0 else { throw Self.failure("flush", temporary) }
-        closed = true
-        guard close(descriptor) == 0 else { throw Self.failure("close", temporary) }
         let destination = path(of: key)
-        try FileManager.default.createDirectory(
-            atPath: (destination as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true
-        )
-        guard rename(temporary, destination) == 0 else { throw Self.failure("rename", destination) }
+        closed = true
+        try await NIOThreadPool.singleton.runIfActive {
+            guard fsync(descriptor) == 0 else {
+                close(descriptor)
+                throw Self.failure("flush", temporary)
+            }
+            guard close(descriptor) == 0 else { throw Self.failure("close", temporary) }
+            try FileManager.default.createDirectory(
+                atPath: (destination as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            guard rename(temporary, destination) == 0 else { throw Self.failure("rename", destination) }
+        }
         placed = true
         let (crc32, sha256) = checksums.finish()
         return StoredObject(key: key, size: checksums.byteCount, crc32: crc32, sha256: sha256)
@@ -87,7 +102,12 @@ public struct LocalDiskStore: ObjectStore {
         guard offset == 0 || (offset > 0 && offset < size) else {
             throw DataStoreError(.unsatisfiableRange, "offset \(offset) is past the end (\(size) bytes)")
         }
-        return ObjectBytes(count: size - offset, chunks: AsyncThrowingStream(unfolding: { try reader.next() }))
+        return ObjectBytes(
+            count: size - offset,
+            chunks: AsyncThrowingStream(unfolding: {
+                try await NIOThreadPool.singleton.runIfActive { try reader.next() }
+            })
+        )
     }
 
     public func size(of key: StoreKey) async throws(DataStoreError) -> Int64 {
@@ -101,6 +121,12 @@ public struct LocalDiskStore: ObjectStore {
 
     public func delete(_ key: StoreKey) async throws(DataStoreError) {
         guard unlink(path(of: key)) == 0 || errno == ENOENT else { throw Self.failure("delete", path(of: key)) }
+    }
+
+    static func writeOnThreadPool(_ buffer: ByteBuffer, to descriptor: Int32, _ path: String) async throws {
+        try await NIOThreadPool.singleton.runIfActive {
+            try buffer.withUnsafeReadableBytes { bytes in try writeAll(descriptor, bytes, path) }
+        }
     }
 
     static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, _ path: String) throws {
@@ -122,7 +148,8 @@ public struct LocalDiskStore: ObjectStore {
 
 /// Reads a file's chunks in order, on demand; closes the file when done or dropped.
 final class FileReader: @unchecked Sendable {
-    // One reader is iterated by one task at a time (an AsyncThrowingStream's unfolding closure).
+    // One reader is iterated by one task at a time (an AsyncThrowingStream's unfolding closure), each call on NIO's
+    // thread pool; the calls follow one another.
     private var descriptor: Int32
     private var offset: Int64
     private let chunkSize: Int

@@ -92,6 +92,11 @@ extension Provenance {
 
     /// A string literal of the query language: quoted, with its quotes doubled.
     static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        // Per Unicode scalar, as the query language's lexer reads it.
+        var out = "'"
+        for scalar in text.unicodeScalars {
+            if scalar == "'" { out += "''" } else { out.unicodeScalars.append(scalar) }
+        }
+        return out + "'"
     }
 }

@@ -148,16 +148,19 @@ extension ProvenanceGraph {
 
     static func dotID(_ ref: NodeRef) -> String { "\"\(ref.kind.entityName)_\(ref.id)\"" }
 
-    /// A DOT string literal: quotes and backslashes escaped, new lines as `\n`.
+    /// A DOT string literal: quotes and backslashes escaped, new lines as `\n`, other control characters dropped.
+    /// Escaped per Unicode scalar, never per Character: a quote followed by a combining mark is one Character but
+    /// still a quote to Graphviz.
     static func dotString(_ text: String) -> String {
         var out = "\""
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
-            case "\r": continue
-            default: out.append(character)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F { continue }
+                out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""

@@ -42,6 +42,14 @@ public enum ProvenanceMethods {
                 case .provJSON: return .string(graph.provJSON.serialized)
                 case .dot: return .string(graph.dot)
                 case .svg:
+                    // Graphviz lays a graph out on one of the threads that serve requests, one drawing at a time.
+                    guard graph.nodes.count <= maximumDrawnNodes else {
+                        throw CatalogError(
+                            .badParameter,
+                            "The graph has \(graph.nodes.count) nodes, more than the \(maximumDrawnNodes) drawn as SVG; "
+                                + "narrow it (depth) or export it as dot or prov-json"
+                        )
+                    }
                     do {
                         return .string(try GraphvizRenderer.svg(graph.dot))
                     } catch {
@@ -144,6 +152,9 @@ public enum ProvenanceMethods {
         }
         return JobData(datasetIds: try ids("datasetIds"), datafileIds: try ids("datafileIds"))
     }
+
+    /// The most nodes `provenance.export` draws as SVG.
+    public static let maximumDrawnNodes = 2000
 
     private static let string: JSON = ["type": "string"]
     private static let integer: JSON = ["type": "integer"]

@@ -249,7 +249,7 @@ import Testing
     func searchesCombineDerivedFromAndAncestorOfWithAnyCondition(_ backend: Backend) async throws {
         try await TestCatalog.with(backend) { catalog in
             let graph = try await Graph.make(catalog, datasets: ["raw", "reduced", "fitted", "unrelated"])
-            _ = try await graph.linkJob(["raw"], ["reduced"])
+            let firstJob = try await graph.linkJob(["raw"], ["reduced"])
             _ = try await graph.collectionJob(["reduced"], ["fitted"])
             let root = graph.fixture.root
             let raw = graph.datasets["raw"]!
@@ -286,6 +286,17 @@ import Testing
             #expect(
                 try await names("SELECT j.id FROM Job j WHERE j ANCESTOR OF Dataset \(fitted)").arrayValue?.count == 2
             )
+            // From a job, its outputs are one hop away, as from its inputs.
+            #expect(
+                try await names("SELECT ds.name FROM Dataset ds WHERE ds DERIVED FROM Job \(firstJob) ORDER BY ds.name")
+                    == ["fitted", "reduced"]
+            )
+            #expect(
+                try await names("SELECT ds.name FROM Dataset ds WHERE ds DERIVED FROM Job \(firstJob) DEPTH 1") == [
+                    "reduced"
+                ]
+            )
+            #expect(try await names("SELECT ds.name FROM Dataset ds WHERE ds ANCESTOR OF Job \(firstJob)") == ["raw"])
             // A member's predicate passes only through what they may read, like the graph.
             for what in ["SELECT ds FROM Dataset ds WHERE ds.name <> 'reduced'", "Job"] {
                 _ = try await catalog.create(

@@ -94,6 +94,21 @@ import Testing
         }
     }
 
+    @Test func entryNamesCannotLeaveTheirFolder() {
+        let file = SelectedFile(
+            id: 1,
+            name: "../../etc/passwd",
+            fileSize: 0,
+            datasetId: 1,
+            datasetName: "..",
+            investigationName: "a/b",
+            visitId: "c\\d",
+            facilityName: "",
+            modified: Date()
+        )
+        #expect(file.zipEntryName == "ids/_/a_b/c_d/_../.._.._etc_passwd")
+    }
+
     @Test func selectionsAreCommaSeparatedIds() throws {
         let selection = try DataSelection(investigationIds: nil, datasetIds: "", datafileIds: " 1, 2 ,3,2")
         #expect(selection == DataSelection(datafileIds: [1, 2, 3]))
