@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
@@ -50,24 +51,50 @@ public struct LocalDiskStore: ObjectStore {
             if !closed { close(descriptor) }
             if !placed { unlink(temporary) }
         }
-        var checksums = StreamingChecksums()
-        // Bytes are gathered into writes of `chunkSize`, each made on NIO's thread pool: a write or flush that
-        // waits for the disk must not hold one of the few threads that run requests.
+        // The SHA-256 is computed here as bytes arrive; gathered into writes of `chunkSize`, each batch's CRC32, its
+        // write and every 64 MiB a flush run on NIO's thread pool, while the next batch arrives: a write that waits
+        // for the disk never holds one of the few threads that run requests, and the last flush has little left.
+        var sha = SHA256()
+        var size: Int64 = 0
+        var crc: UInt32 = 0
+        var unflushed = 0
+        var writing: Task<UInt32, any Error>?
         var pending = ByteBufferAllocator().buffer(capacity: chunkSize)
-        for try await chunk in body {
-            try Task.checkCancellation()
-            if let maximumBytes, checksums.byteCount + Int64(chunk.readableBytes) > maximumBytes {
-                throw DataStoreError(.tooLarge(limit: maximumBytes), "more than \(maximumBytes) bytes")
+        func submit() async throws {
+            crc = try await writing?.value ?? crc
+            let (batch, start, flush) = (pending, crc, unflushed >= 64 << 20)
+            if flush { unflushed = 0 }
+            writing = Task {
+                try await NIOThreadPool.singleton.runIfActive {
+                    let next = batch.withUnsafeReadableBytes { StreamingChecksums.crc32(start, $0) }
+                    try batch.withUnsafeReadableBytes { try Self.writeAll(descriptor, $0, temporary) }
+                    if flush, fdatasync(descriptor) != 0 { throw Self.failure("flush", temporary) }
+                    return next
+                }
             }
-            checksums.update(chunk)
-            var chunk = chunk
-            pending.writeBuffer(&chunk)
-            if pending.readableBytes >= chunkSize {
-                try await Self.writeOnThreadPool(pending, to: descriptor, temporary)
-                pending.clear()
-            }
+            pending = ByteBufferAllocator().buffer(capacity: chunkSize)
         }
-        if pending.readableBytes > 0 { try await Self.writeOnThreadPool(pending, to: descriptor, temporary) }
+        do {
+            for try await chunk in body {
+                try Task.checkCancellation()
+                if let maximumBytes, size + Int64(chunk.readableBytes) > maximumBytes {
+                    throw DataStoreError(.tooLarge(limit: maximumBytes), "more than \(maximumBytes) bytes")
+                }
+                chunk.withUnsafeReadableBytes { sha.update(bufferPointer: $0) }
+                size += Int64(chunk.readableBytes)
+                unflushed += chunk.readableBytes
+                var chunk = chunk
+                pending.writeBuffer(&chunk)
+                if pending.readableBytes >= chunkSize { try await submit() }
+            }
+            if pending.readableBytes > 0 { try await submit() }
+            crc = try await writing?.value ?? crc
+            writing = nil
+        } catch {
+            // The descriptor is closed on the way out: the write in flight must be done with it first.
+            _ = try? await writing?.value
+            throw error
+        }
         try Task.checkCancellation()
         let destination = path(of: key)
         closed = true
@@ -84,8 +111,7 @@ public struct LocalDiskStore: ObjectStore {
             guard rename(temporary, destination) == 0 else { throw Self.failure("rename", destination) }
         }
         placed = true
-        let (crc32, sha256) = checksums.finish()
-        return StoredObject(key: key, size: checksums.byteCount, crc32: crc32, sha256: sha256)
+        return StoredObject(key: key, size: size, crc32: crc, sha256: Array(sha.finalize()))
     }
 
     public func read(_ key: StoreKey, from offset: Int64) async throws(DataStoreError) -> ObjectBytes {
@@ -102,12 +128,8 @@ public struct LocalDiskStore: ObjectStore {
         guard offset == 0 || (offset > 0 && offset < size) else {
             throw DataStoreError(.unsatisfiableRange, "offset \(offset) is past the end (\(size) bytes)")
         }
-        return ObjectBytes(
-            count: size - offset,
-            chunks: AsyncThrowingStream(unfolding: {
-                try await NIOThreadPool.singleton.runIfActive { try reader.next() }
-            })
-        )
+        let reading = ReadAhead(reader)
+        return ObjectBytes(count: size - offset, chunks: AsyncThrowingStream(unfolding: { try await reading.next() }))
     }
 
     public func size(of key: StoreKey) async throws(DataStoreError) -> Int64 {
@@ -144,6 +166,29 @@ public struct LocalDiskStore: ObjectStore {
     static func failure(_ action: String, _ path: String) -> DataStoreError {
         DataStoreError(.storage, "cannot \(action) \(path): \(String(cString: strerror(errno)))")
     }
+}
+
+/// Reads a file's chunks in order, each on NIO's thread pool, the next one while the last is being sent.
+final class ReadAhead: @unchecked Sendable {
+    // Used by one task at a time (an AsyncThrowingStream's unfolding closure); the reads follow one another.
+    private let reader: FileReader
+    private var ahead: Task<ByteBuffer?, any Error>?
+
+    init(_ reader: FileReader) { self.reader = reader }
+
+    func next() async throws -> ByteBuffer? {
+        let current = ahead ?? read()
+        let chunk = try await current.value
+        ahead = chunk == nil ? nil : read()
+        return chunk
+    }
+
+    private func read() -> Task<ByteBuffer?, any Error> {
+        let reader = reader
+        return Task { try await NIOThreadPool.singleton.runIfActive { try reader.next() } }
+    }
+
+    deinit { ahead?.cancel() }
 }
 
 /// Reads a file's chunks in order, on demand; closes the file when done or dropped.

@@ -32,6 +32,19 @@ public struct StreamingChecksums: Sendable {
         bytes.withUnsafeBytes { update($0) }
     }
 
+    /// zlib's CRC32 of `bytes` continued from `crc` (0 to start).
+    public static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        var value = UInt(crc)
+        var offset = 0
+        while offset < bytes.count {
+            let length = min(bytes.count - offset, Int(UInt32.max))
+            value = CZlib.crc32(value, base.advanced(by: offset).assumingMemoryBound(to: UInt8.self), uInt(length))
+            offset += length
+        }
+        return UInt32(truncatingIfNeeded: value)
+    }
+
     /// The CRC32 and the SHA-256 of everything given so far.
     public func finish() -> (crc32: UInt32, sha256: [UInt8]) {
         (UInt32(truncatingIfNeeded: crc), Array(sha.finalize()))
