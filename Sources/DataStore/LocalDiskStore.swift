@@ -14,6 +14,13 @@ import Darwin
 /// file is either complete or absent; partial files a stopped server left are removed by `removeLeftovers()`.
 public struct LocalDiskStore: ObjectStore {
     public let root: URL
+    /// The threads the store's disk I/O runs on: its own, so that a slow disk never delays what else uses NIO's
+    /// shared pool (name resolution for database connections, among others).
+    static let ioThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
     /// The size of the chunks reads give.
     let chunkSize: Int
 
@@ -65,7 +72,7 @@ public struct LocalDiskStore: ObjectStore {
             let (batch, start, flush) = (pending, crc, unflushed >= 64 << 20)
             if flush { unflushed = 0 }
             writing = Task {
-                try await NIOThreadPool.singleton.runIfActive {
+                try await LocalDiskStore.ioThreads.runIfActive {
                     let next = batch.withUnsafeReadableBytes { StreamingChecksums.crc32(start, $0) }
                     try batch.withUnsafeReadableBytes { try Self.writeAll(descriptor, $0, temporary) }
                     if flush, fdatasync(descriptor) != 0 { throw Self.failure("flush", temporary) }
@@ -98,7 +105,7 @@ public struct LocalDiskStore: ObjectStore {
         try Task.checkCancellation()
         let destination = path(of: key)
         closed = true
-        try await NIOThreadPool.singleton.runIfActive {
+        try await LocalDiskStore.ioThreads.runIfActive {
             guard fsync(descriptor) == 0 else {
                 close(descriptor)
                 throw Self.failure("flush", temporary)
@@ -146,7 +153,7 @@ public struct LocalDiskStore: ObjectStore {
     }
 
     static func writeOnThreadPool(_ buffer: ByteBuffer, to descriptor: Int32, _ path: String) async throws {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await LocalDiskStore.ioThreads.runIfActive {
             try buffer.withUnsafeReadableBytes { bytes in try writeAll(descriptor, bytes, path) }
         }
     }
@@ -185,7 +192,7 @@ final class ReadAhead: @unchecked Sendable {
 
     private func read() -> Task<ByteBuffer?, any Error> {
         let reader = reader
-        return Task { try await NIOThreadPool.singleton.runIfActive { try reader.next() } }
+        return Task { try await LocalDiskStore.ioThreads.runIfActive { try reader.next() } }
     }
 
     deinit { ahead?.cancel() }
