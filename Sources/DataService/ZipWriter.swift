@@ -207,14 +207,25 @@ struct ZipWriter {
         30 + entry.name.utf8.count + (zip64 ? 20 : 0)
     }
 
+    /// MS-DOS's date and time (UTC, two-second steps, 1980–2107), computed from the civil date without a Calendar:
+    /// a zip of 66,000 entries asks twice per entry.
     static func dosTime(_ date: Date) -> (time: UInt16, date: UInt16) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let year = max(1980, min(2107, parts.year ?? 1980))
-        let time = UInt16((parts.hour ?? 0) << 11 | (parts.minute ?? 0) << 5 | (parts.second ?? 0) / 2)
-        let day = UInt16((year - 1980) << 9 | (parts.month ?? 1) << 5 | (parts.day ?? 1))
-        return (time, day)
+        let seconds = min(max(Int64(date.timeIntervalSince1970.rounded(.down)), 315_532_800), 4_354_819_198)
+        let days = seconds / 86_400
+        let rest = Int(seconds % 86_400)
+        // Howard Hinnant's days-to-civil.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        let time = UInt16((rest / 3600) << 11 | (rest % 3600 / 60) << 5 | (rest % 60) / 2)
+        let dosDate = UInt16((year - 1980) << 9 | month << 5 | day)
+        return (time, dosDate)
     }
 }
 

@@ -78,10 +78,19 @@ import Testing
 
     @Test(arguments: [false, true])
     func aZipHoldsEveryFileUnderItsName(compress: Bool) async throws {
-        let files = Self.files(5) { [0, 1, 70_000, 3_000_000, 12][$0] }
+        let files = Self.files(5) { [0, 1, 70_000, 300_000, 12][$0] }
         let read = try await Self.readWithPython(try await Self.zip(files, compress: compress))
         #expect(read.count == files.count)
         for file in files { #expect(read[file.name] == file.bytes, "\(file.name)") }
+    }
+
+    @Test func entryTimesAreTheDatafilesInMSDOSForm() {
+        // 2026-12-07 17:45:31 UTC: 17:45:30 in two-second steps.
+        let (time, date) = ZipWriter.dosTime(Date(timeIntervalSince1970: 1_796_665_531))
+        #expect(time == UInt16(17 << 11 | 45 << 5 | 15))
+        #expect(date == UInt16((2026 - 1980) << 9 | 12 << 5 | 7))
+        let earliest = ZipWriter.dosTime(Date(timeIntervalSince1970: 0))
+        #expect(earliest.time == 0 && earliest.date == UInt16(1 << 5 | 1))
     }
 
     @Test func namesAreUTF8() async throws {
