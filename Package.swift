@@ -197,6 +197,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "icat-provenance-benchmark",
+            dependencies: ["Catalog", "CatalogRuleSets", "CatalogSQL", "CatalogStore", "JSONValue", "Provenance"],
+            path: "Tools/ProvenanceBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "icat-ingest-benchmark",
             dependencies: [
                 "Catalog", "CatalogDataFormat", "CatalogSQL", "CatalogStore", "CatalogRPC", "JSONRPC", "JSONValue",
