@@ -33,8 +33,8 @@ if [[ "${ICAT_TEST_SKIP_LINT:-}" == 1 ]]; then
     log "skipping lint (ICAT_TEST_SKIP_LINT=1)"
 else
     log "swift format lint"
-    if ! swift format lint --strict --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/IngestBenchmark Tools/QueryFuzzer Plugins; then
-        echo "error: lint failed; fix with: swift format format -i --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/IngestBenchmark Tools/QueryFuzzer Plugins" >&2
+    if ! swift format lint --strict --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/IngestBenchmark Tools/ProvenanceBenchmark Tools/QueryFuzzer Plugins; then
+        echo "error: lint failed; fix with: swift format format -i --recursive Sources Tests Tools/Benchmarks Tools/QueryBenchmark Tools/IngestBenchmark Tools/ProvenanceBenchmark Tools/QueryFuzzer Plugins" >&2
         exit 1
     fi
 fi
