@@ -198,7 +198,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "icat-provenance-benchmark",
-            dependencies: ["Catalog", "CatalogRuleSets", "CatalogSQL", "CatalogStore", "JSONValue", "Provenance"],
+            dependencies: [
+                "Catalog", "CatalogQuery", "CatalogRuleSets", "CatalogSQL", "CatalogStore", "JSONValue", "Provenance",
+            ],
             path: "Tools/ProvenanceBenchmark",
             swiftSettings: swiftSettings
         ),

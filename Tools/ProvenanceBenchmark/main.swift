@@ -1,4 +1,5 @@
 import Catalog
+import CatalogQuery
 import CatalogRuleSets
 import CatalogSQL
 import CatalogStore
